@@ -1,0 +1,17 @@
+// Subcommand registry of the `facekit` command: each apps/<command>.cpp adds its CLI11 subcommand
+// and the function that runs it; main() runs the one the user picked.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace fk::apps {
+
+// Registers `cmd`'s runner; called by the add_*_command functions.
+void on_run(CLI::App* cmd, std::function<int()> run);
+// Runs the subcommand that was parsed; returns its exit code.
+int run_selected(CLI::App& app);
+
+void add_demo_command(CLI::App& app);
+
+}  // namespace fk::apps

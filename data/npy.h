@@ -1,0 +1,23 @@
+// NumPy .npy files (format version 1.0/2.0/3.0): little-endian float32/float64/int64/uint8/bool,
+// C order (numpy.save / numpy.load). Reading checks the header against the file size before
+// allocating; writing is atomic (temp file + rename).
+#pragma once
+
+#include <string>
+
+#include "tensor/tensor.h"
+
+namespace fk::data {
+
+Tensor read_npy(const std::string& path);
+// Parses .npy bytes (also used for the members of .npz archives); `what` names the source in errors.
+Tensor parse_npy(const std::string& bytes, const std::string& what);
+std::string encode_npy(const Tensor& t);
+void write_npy(const std::string& path, const Tensor& t);
+
+// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an existing
+// file is replaced whole or not at all (a full disk leaves it untouched).
+void write_file_atomic(const std::string& path, const std::string& bytes);
+std::string read_file(const std::string& path);
+
+}  // namespace fk::data

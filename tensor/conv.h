@@ -1,0 +1,26 @@
+// 2-d convolution (torch.nn.functional.conv2d): x (N,C,H,W), weight (OC, C/groups, KH, KW), bias (OC)
+// or undefined. OH = floor((H + 2*pad - dil*(KH-1) - 1) / stride) + 1. Computed as im2col + GEMM.
+#pragma once
+
+#include <array>
+
+#include "tensor/tensor.h"
+
+namespace fk::ops {
+
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts = {});
+
+struct Conv2dGrads {
+  Tensor dx, dweight, dbias;  // dbias undefined when there was no bias
+};
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
+                            const Conv2dOptions& opts);
+
+}  // namespace fk::ops

@@ -1,0 +1,96 @@
+// Tensor factories (see creation.h). Everything is made on the CPU and copied when a device is asked.
+#include "tensor/creation.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "tensor/dispatch.h"
+#include "tensor/random.h"
+
+namespace fk {
+
+Tensor empty(const Shape& shape, DType dtype, Device device) {
+  for (int64_t s : shape) FK_CHECK(s >= 0, "empty: negative dimension in shape ", shape_str(shape));
+  auto storage = std::make_shared<Storage>(size_t(numel_of(shape)) * dtype_size(dtype), device);
+  return Tensor(storage, shape, contiguous_strides(shape), 0, dtype);
+}
+
+Tensor zeros(const Shape& shape, DType dtype, Device device) { return empty(shape, dtype, device); }
+
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, Device::cpu());
+  if (value != 0.0) {
+    dispatch_all(dtype, "full", [&]<class T>() {
+      T* p = t.data<T>();
+      for (int64_t i = 0; i < t.numel(); ++i) p[i] = T(value);
+    });
+  }
+  return t.to(device);
+}
+
+Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype(), t.device()); }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  FK_CHECK(step != 0.0, "arange: step must be non-zero");
+  FK_CHECK(std::isfinite(start) && std::isfinite(end), "arange: start and end must be finite");
+  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((end - start) / step)));
+  Tensor t = empty({n}, dtype);
+  dispatch_all(dtype, "arange", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = T(start + double(i) * step);
+  });
+  return t;
+}
+
+Tensor randn(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  Generator& g = default_generator();
+  dispatch_float(dtype, "randn", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = T(g.normal());
+  });
+  return t;
+}
+
+Tensor rand(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  Generator& g = default_generator();
+  dispatch_float(dtype, "rand", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = T(g.uniform());
+  });
+  return t;
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape) {
+  Tensor t = empty(shape, DType::Int64);
+  Generator& g = default_generator();
+  int64_t* p = t.data<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = g.randint(low, high);
+  return t;
+}
+
+Tensor from_buffer(const void* data, const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  if (t.numel() > 0) std::memcpy(t.raw_data(), data, size_t(t.numel()) * dtype_size(dtype));
+  return t;
+}
+
+Tensor tensor(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  FK_CHECK(int64_t(values.size()) == numel_of(shape), "tensor: ", values.size(), " values do not fill shape ",
+           shape_str(shape));
+  Tensor f64 = from_buffer(values.data(), shape, DType::Float64);
+  return f64.to(dtype);
+}
+
+Tensor tensor(const std::vector<double>& values, DType dtype) {
+  return tensor(values, Shape{int64_t(values.size())}, dtype);
+}
+
+Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+
+}  // namespace fk

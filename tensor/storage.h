@@ -1,0 +1,31 @@
+// Storage: one reference-counted block of bytes on a device. Tensors share it through
+// std::shared_ptr and view it with their own shape, strides and offset (like torch.UntypedStorage).
+// CPU blocks are 64-byte aligned (one cache line, one AVX-512 vector) and zero-initialised.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "tensor/device.h"
+
+namespace fk {
+
+class Storage {
+ public:
+  // Allocates `nbytes` on `device` (CUDA through cuda/runtime.h).
+  Storage(size_t nbytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  Device device_;
+};
+
+}  // namespace fk

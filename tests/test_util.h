@@ -1,0 +1,60 @@
+// Shared test helpers: closeness checks whose failure names the op, shapes, first bad index and max
+// error; fixture loading; gradcheck assertions.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "data/npy.h"
+
+namespace fk::test {
+
+// "" when |a - b| <= atol + rtol*|b| everywhere (and shapes match), else a one-line report.
+inline std::string compare(const Tensor& a, const Tensor& b, double atol, double rtol) {
+  if (a.shape() != b.shape())
+    return "shape " + shape_str(a.shape()) + " vs expected " + shape_str(b.shape());
+  auto va = a.to_vector<double>();
+  auto vb = b.to_vector<double>();
+  double max_err = 0;
+  int64_t first = -1;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double err = std::abs(va[i] - vb[i]);
+    bool ok = err <= atol + rtol * std::abs(vb[i]) || (std::isnan(va[i]) && std::isnan(vb[i])) ||
+              (std::isinf(va[i]) && va[i] == vb[i]);
+    if (!ok && first < 0) first = int64_t(i);
+    if (!ok && !(err <= max_err)) max_err = err;
+  }
+  if (first < 0) return "";
+  std::ostringstream os;
+  os << "max |diff| " << max_err << ", first at flat index " << first << " (got " << va[size_t(first)]
+     << ", expected " << vb[size_t(first)] << ")";
+  return os.str();
+}
+
+// CHECK_CLOSE(actual, expected, atol, rtol, "max_pool2d(x=[2,3,7,7], k=3)")
+#define CHECK_CLOSE(actual, expected, atol, rtol, label)                              \
+  do {                                                                                \
+    std::string fk_msg_ = ::fk::test::compare((actual), (expected), (atol), (rtol));  \
+    CHECK_MESSAGE(fk_msg_.empty(), (label) << ": " << fk_msg_);                       \
+  } while (0)
+
+inline std::string fixture_path(const std::string& rel) { return std::string(FK_FIXTURE_DIR) + "/" + rel; }
+inline Tensor fixture(const std::string& rel) { return data::read_npy(fixture_path(rel)); }
+
+// CHECK_GRADCHECK(f, {x, w}) with STYLE.md's tolerances (eps 1e-6, atol 1e-5, rtol 1e-3)
+#define CHECK_GRADCHECK(f, ...)                                                  \
+  do {                                                                           \
+    auto fk_r_ = ::fk::autograd::gradcheck((f), __VA_ARGS__);                    \
+    CHECK_MESSAGE(fk_r_.ok, fk_r_.message);                                      \
+  } while (0)
+
+// A float64 leaf with requires_grad, drawn from randn (the caller seeds).
+inline Tensor leaf(const Shape& shape) { return randn(shape, DType::Float64).requires_grad_(); }
+
+}  // namespace fk::test
