@@ -25,3 +25,10 @@ Tensor argmax(const Tensor& x);  // index into the flattened tensor
 Tensor sum_to(const Tensor& g, const Shape& shape);
 
 }  // namespace fk::ops
+
+namespace fk::ops {
+// The shape `x_shape` takes when `dims` are reduced with keepdim=true (size 1 in each reduced dim).
+Shape keepdim_shape(const Shape& x_shape, const Dims& dims, const char* op);
+// max/min(dim) backward: dy scattered to the positions `indices` picked along `dim`.
+Tensor index_reduce_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape, int64_t dim, bool keepdim);
+}  // namespace fk::ops

@@ -12,6 +12,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "data/npy.h"
+#include "tensor/random.h"
 
 namespace fk::test {
 
