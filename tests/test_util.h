@@ -13,6 +13,7 @@
 #include "autograd/ops.h"
 #include "data/npy.h"
 #include "tensor/random.h"
+#include "cuda/runtime.h"
 
 namespace fk::test {
 
