@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything facekit needs to build and test, from Debian packages only.
+#   bash scripts/install-deps.sh          build + test dependencies
+#   bash scripts/install-deps.sh --torch  also Debian's PyTorch, for the fixture scripts and bench/
+# The CUDA toolkit (nvcc, cuBLAS, cuDNN) is optional and not installed here: when nvcc is on PATH
+# (or in /usr/local/cuda/bin) CMake builds the CUDA backend too.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages=(
+  build-essential cmake pkg-config git
+  libeigen3-dev libopenblas-dev libstb-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  python3 python3-numpy
+)
+if [ "${1:-}" = "--torch" ]; then
+  packages+=(python3-torch python3-torchvision)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "facekit dependencies installed: ${packages[*]}"
