@@ -1,0 +1,107 @@
+// CPU kernels of batch norm (declared in tensor/cpu/kernels_norm_act.h), matching
+// torch.nn.functional.batch_norm: x is (N, C, S), every channel c is normalised over its N*S values.
+//   forward:  y = (x - mean[c]) * invstd[c] * weight[c] + bias[c]
+//   backward: dbias = sum dy, dweight = sum dy * xhat, dx = weight * invstd * (dy - dbias/M - xhat * dweight/M)
+// OpenMP runs over channels; each channel's sums are accumulated in double.
+// Tested by tests/tensor/test_norm.cpp (PyTorch fixtures) and tests/autograd/test_norm_grad.cpp.
+#include <algorithm>
+
+#include "tensor/cpu/kernels_norm_act.h"
+#include "tensor/parallel.h"
+
+namespace fk::cpu {
+
+// Channels per OpenMP chunk: enough that a chunk touches ~32k elements (threads cost ~µs to wake).
+static int64_t channel_grain(int64_t per_channel) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, per_channel)); }
+
+template <class T>
+void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean, double* var) {
+  // x: (N, C, S); mean, var: (C)
+  int64_t M = N * S;
+  parallel_for(C, channel_grain(M), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      // One pass of shifted sums: d = x - K with K the channel's first value, so sum(d^2)/M - (sum(d)/M)^2
+      // does not cancel catastrophically when |mean| >> std (plain sum/sumsq would).
+      double K = M > 0 ? double(x[c * S]) : 0.0;
+      double sum = 0, sumsq = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* xc = x + (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) {
+          double d = double(xc[s]) - K;
+          sum += d;
+          sumsq += d * d;
+        }
+      }
+      double m = sum / double(M);
+      mean[c] = K + m;
+      var[c] = std::max(0.0, sumsq / double(M) - m * m);  // biased (divides by M)
+    }
+  });
+}
+
+template <class T>
+void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, int64_t N,
+                        int64_t C, int64_t S, T* y) {
+  // x, y: (N, C, S); mean, invstd, weight, bias: (C)
+  parallel_for(C, channel_grain(N * S), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      // y = x * scale + shift with scale = weight * invstd, shift = bias - mean * scale
+      T scale = invstd[c] * (weight ? weight[c] : T(1));
+      T shift = (bias ? bias[c] : T(0)) - mean[c] * scale;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* xc = x + (n * C + c) * S;
+        T* yc = y + (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) yc[s] = xc[s] * scale + shift;
+      }
+    }
+  });
+}
+
+template <class T>
+void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
+                         int64_t C, int64_t S, bool training, T* dx, T* dweight, T* dbias) {
+  // dy, x, dx: (N, C, S); mean, invstd, weight, dweight, dbias: (C)
+  int64_t M = N * S;
+  parallel_for(C, channel_grain(M), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double mu = double(mean[c]), is = double(invstd[c]);
+      // pass 1: sum dy and sum dy * (x - mean)
+      double sum_dy = 0, sum_dy_xmu = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dyc = dy + (n * C + c) * S;
+        const T* xc = x + (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) {
+          sum_dy += double(dyc[s]);
+          sum_dy_xmu += double(dyc[s]) * (double(xc[s]) - mu);
+        }
+      }
+      dbias[c] = T(sum_dy);
+      dweight[c] = T(sum_dy_xmu * is);
+      // pass 2: dx = w * invstd * (dy - a - (x - mean) * b) with a = sum(dy)/M, b = invstd^2 * sum(dy*(x-mean))/M;
+      // in eval the statistics are constants, so a = b = 0.
+      double w = weight ? double(weight[c]) : 1.0;
+      double inv_m = training && M > 0 ? 1.0 / double(M) : 0.0;
+      double a = sum_dy * inv_m;
+      double b = is * is * sum_dy_xmu * inv_m;
+      T k = T(w * is), ka = T(w * is * a), kb = T(w * is * b), tmu = T(mu);
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dyc = dy + (n * C + c) * S;
+        const T* xc = x + (n * C + c) * S;
+        T* dxc = dx + (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) dxc[s] = k * dyc[s] - ka - kb * (xc[s] - tmu);
+      }
+    }
+  });
+}
+
+#define FK_INSTANTIATE(T)                                                                                        \
+  template void batch_norm_stats<T>(const T*, int64_t, int64_t, int64_t, double*, double*);                      \
+  template void batch_norm_forward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
+                                      T*);                                                                       \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
+                                       bool, T*, T*, T*);
+FK_INSTANTIATE(float)
+FK_INSTANTIATE(double)
+#undef FK_INSTANTIATE
+
+}  // namespace fk::cpu

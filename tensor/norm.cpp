@@ -1,0 +1,118 @@
+// fk::ops::batch_norm and its backward (torch.nn.functional.batch_norm): argument checks, the
+// statistics (batch mean and biased variance when training, running stats in eval), the in-place
+// running-stat update (running = (1 - momentum) * running + momentum * stat, with the UNBIASED
+// variance M/(M-1) * var, M = N * prod(spatial)), then the kernels in tensor/cpu/norm.cpp.
+// Tested by tests/tensor/test_norm.cpp and tests/autograd/test_norm_grad.cpp.
+#include "tensor/norm.h"
+
+#include <cmath>
+#include <vector>
+
+#include "tensor/cpu/kernels_norm_act.h"
+#include "tensor/creation.h"
+#include "tensor/dispatch.h"
+
+namespace fk::ops {
+
+// weight/bias/running stats: undefined, or C elements of x's dtype (1-d, like PyTorch's).
+static void check_channel_param(const Tensor& p, const Tensor& x, const char* arg) {
+  if (!p.defined()) return;
+  check_float_input(p, "batch_norm", arg);
+  check_same_type(x, p, "batch_norm");
+  FK_CHECK(p.dim() == 1 && p.numel() == x.size(1), "batch_norm: ", arg, " should contain ", x.size(1),
+           " elements (one per channel), got ", shape_str(p.shape()), " (x=", shape_str(x.shape()), ")");
+}
+
+// x as (N, C, S): S is the product of the dims after 1.
+static int64_t spatial_size(const Tensor& x) {
+  int64_t S = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) S *= x.size(d);
+  return S;
+}
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                           Tensor running_var, bool training, double momentum, double eps) {
+  check_float_input(x, "batch_norm", "x");
+  FK_CHECK(x.dim() >= 2, "batch_norm: x must be (N, C, ...) with at least 2 dims, got ", shape_str(x.shape()));
+  check_channel_param(weight, x, "weight");
+  check_channel_param(bias, x, "bias");
+  check_channel_param(running_mean, x, "running_mean");
+  check_channel_param(running_var, x, "running_var");
+  FK_CHECK(training || (running_mean.defined() && running_var.defined()),
+           "batch_norm: running_mean and running_var must be defined in evaluation mode (x=", shape_str(x.shape()),
+           ")");
+  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
+  int64_t M = N * S;  // values per channel
+  // PyTorch checks exactly this (an empty batch passes and returns an empty output)
+  FK_CHECK(!training || M != 1, "batch_norm: expected more than 1 value per channel when training, got input size ",
+           shape_str(x.shape()));
+
+  Tensor xc = x.contiguous();
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  BatchNormResult r{empty(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
+    T* mean = r.save_mean.data<T>();
+    T* invstd = r.save_invstd.data<T>();
+    if (training) {
+      if (M == 0) return;  // nothing to normalise, running stats untouched (as PyTorch)
+      std::vector<double> bmean(size_t(C), 0.0), bvar(size_t(C), 0.0);
+      cpu::batch_norm_stats(xc.data<T>(), N, C, S, bmean.data(), bvar.data());
+      for (int64_t c = 0; c < C; ++c) {
+        mean[c] = T(bmean[size_t(c)]);
+        invstd[c] = T(1.0 / std::sqrt(bvar[size_t(c)] + eps));
+      }
+      // running stats are buffers updated in place, through their own strides
+      if (running_mean.defined()) {
+        T* rm = running_mean.data<T>();
+        int64_t st = running_mean.strides()[0];
+        for (int64_t c = 0; c < C; ++c)
+          rm[c * st] = T((1 - momentum) * double(rm[c * st]) + momentum * bmean[size_t(c)]);
+      }
+      if (running_var.defined()) {
+        T* rv = running_var.data<T>();
+        int64_t st = running_var.strides()[0];
+        double unbias = double(M) / double(M - 1);
+        for (int64_t c = 0; c < C; ++c)
+          rv[c * st] = T((1 - momentum) * double(rv[c * st]) + momentum * bvar[size_t(c)] * unbias);
+      }
+    } else {
+      const T* rm = running_mean.data<T>();
+      const T* rv = running_var.data<T>();
+      int64_t sm = running_mean.strides()[0], sv = running_var.strides()[0];
+      for (int64_t c = 0; c < C; ++c) {
+        mean[c] = rm[c * sm];
+        invstd[c] = T(1.0 / std::sqrt(double(rv[c * sv]) + eps));
+      }
+    }
+    cpu::batch_norm_forward(xc.data<T>(), mean, invstd, w.defined() ? w.data<T>() : nullptr,
+                            b.defined() ? b.data<T>() : nullptr, N, C, S, r.y.data<T>());
+  });
+  return r;
+}
+
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, bool training) {
+  check_float_input(dy, "batch_norm_backward", "dy");
+  check_float_input(x, "batch_norm_backward", "x");
+  check_same_type(dy, x, "batch_norm_backward");
+  FK_CHECK(x.dim() >= 2 && dy.shape() == x.shape(), "batch_norm_backward: dy ", shape_str(dy.shape()),
+           " must match x ", shape_str(x.shape()), " (N, C, ...)");
+  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
+  for (const Tensor* p : {&weight, &save_mean, &save_invstd}) {
+    if (!p->defined() && p == &weight) continue;
+    FK_CHECK(p->defined() && p->numel() == C && p->dtype() == x.dtype(), "batch_norm_backward: weight/save_mean/",
+             "save_invstd must hold ", C, " values of ", dtype_name(x.dtype()), " (x=", shape_str(x.shape()), ")");
+  }
+  Tensor dyc = dy.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  BatchNormGrads g{empty(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  dispatch_float(x.dtype(), "batch_norm_backward", [&]<class T>() {
+    cpu::batch_norm_backward(dyc.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
+                             w.defined() ? w.data<T>() : nullptr, N, C, S, training, g.dx.data<T>(),
+                             g.dweight.data<T>(), g.dbias.data<T>());
+  });
+  return g;
+}
+
+}  // namespace fk::ops
