@@ -1,6 +1,7 @@
-// Shape ops. reshape/view/permute/transpose/squeeze/unsqueeze/expand/slice return views sharing
-// storage (reshape copies only when the strides cannot express the new shape, like torch.reshape);
-// index_select/cat/stack/pad return new contiguous tensors.
+// Shape ops. reshape/view/flatten/permute/transpose/squeeze/unsqueeze/expand/slice/select return views
+// sharing storage (reshape and flatten copy only when the strides cannot express the new shape, by torch's
+// computeStride rule; view throws instead); index_select/index_add/cat/stack/pad return new contiguous
+// tensors. Views work for every dtype; the copying ops run on the CPU.
 #pragma once
 
 #include <vector>
@@ -28,5 +29,10 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
 // F.pad: pads = {left, right, top, bottom, ...} from the last dim backwards; negative values crop.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value = 0.0);
+
+// Backward helpers: zeros of `input_shape` with dy written into the region that slice/select read.
+Tensor slice_backward(const Tensor& dy, const Shape& input_shape, int64_t dim, int64_t start, int64_t end,
+                      int64_t step = 1);
+Tensor select_backward(const Tensor& dy, const Shape& input_shape, int64_t dim, int64_t index);
 
 }  // namespace fk::ops
