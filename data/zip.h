@@ -1,0 +1,55 @@
+// Zip archives, read and written by facekit itself: the container of PyTorch checkpoints and .npz.
+// Reading trusts only the central directory (PyTorch writes zero sizes in local headers), checks every
+// offset and size against the file, rejects names with ".." or absolute paths, inflates deflated
+// entries through zlib and verifies CRC-32. ZIP64 records are supported for large files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fk::data {
+
+struct ZipEntry {
+  std::string name;
+  uint16_t method = 0;  // 0 stored, 8 deflated
+  uint32_t crc32 = 0;
+  uint64_t compressed_size = 0;
+  uint64_t size = 0;
+  uint64_t data_offset = 0;  // where the entry's bytes start in the archive
+};
+
+class ZipReader {
+ public:
+  // `bytes` is the whole archive; `what` (usually the path) names it in errors.
+  ZipReader(std::string bytes, std::string what);
+  static ZipReader open(const std::string& path);
+
+  const std::vector<ZipEntry>& entries() const { return entries_; }
+  bool contains(const std::string& name) const;
+  // The uncompressed bytes of `name`; throws naming the archive and entry if absent or corrupt.
+  std::string read(const std::string& name) const;
+  const std::string& what() const { return what_; }
+
+ private:
+  std::string bytes_;
+  std::string what_;
+  std::vector<ZipEntry> entries_;
+};
+
+// Builds an uncompressed archive in memory; data of each entry starts on a 64-byte boundary (as
+// PyTorch writes, so storages can be memory-mapped).
+class ZipWriter {
+ public:
+  void add(const std::string& name, const std::string& data);
+  std::string finish();  // the archive bytes
+
+ private:
+  std::string out_;
+  std::vector<ZipEntry> entries_;
+  std::vector<uint64_t> header_offsets_;
+};
+
+uint32_t crc32(const std::string& data);
+
+}  // namespace fk::data
