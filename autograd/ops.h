@@ -99,7 +99,7 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
-// ---- neural-network ops (autograd/nn.cpp)
+// ---- neural-network ops (autograd/conv.cpp, pool.cpp, norm.cpp, activation.cpp, loss.cpp, upsample.cpp)
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dOptions& opts = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opts);
@@ -112,7 +112,7 @@ Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor dropout(const Tensor& x, double p, bool training);
 Tensor upsample_bilinear2d(const Tensor& x, std::array<int64_t, 2> output_size);
-Tensor upsample_bilinear2d(const Tensor& x, std::array<double, 2> scale_factor);
+Tensor upsample_bilinear2d_scale(const Tensor& x, std::array<double, 2> scale_factor);  // interpolate(scale_factor=...)
 // x / max(||x||_2 along dim, eps) (torch.nn.functional.normalize)
 Tensor normalize(const Tensor& x, int64_t dim = 1, double eps = 1e-12);
 Tensor nll_loss(const Tensor& logp, const Tensor& target, int64_t ignore_index = -100);

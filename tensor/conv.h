@@ -6,8 +6,11 @@
 
 #include "tensor/tensor.h"
 
-namespace fk::ops {
+namespace fk {
 
+// The options struct lives in namespace fk (fk::ops names it through a using-declaration): were it
+// in fk::ops, argument-dependent lookup would find ops::conv2d next to fk::conv2d and make an
+// unqualified `conv2d(x, w, b, opts)` under `using namespace fk` ambiguous.
 struct Conv2dOptions {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};
@@ -15,12 +18,20 @@ struct Conv2dOptions {
   int64_t groups = 1;
 };
 
+}  // namespace fk
+
+namespace fk::ops {
+
+using fk::Conv2dOptions;
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts = {});
 
 struct Conv2dGrads {
   Tensor dx, dweight, dbias;  // dbias undefined when there was no bias
 };
+// output_mask {dx, dweight, dbias}: a false entry skips that gradient (left undefined), e.g. dx of a
+// network's first conv (torch's output_mask of convolution_backward).
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
-                            const Conv2dOptions& opts);
+                            const Conv2dOptions& opts, std::array<bool, 3> output_mask = {true, true, true});
 
 }  // namespace fk::ops

@@ -4,11 +4,15 @@
 #pragma once
 
 #include <array>
+#include <utility>
 
 #include "tensor/tensor.h"
 
-namespace fk::ops {
+namespace fk {
 
+// The options struct lives in namespace fk (fk::ops names it through a using-declaration): were it
+// in fk::ops, argument-dependent lookup would find ops::max_pool2d next to fk::max_pool2d and make
+// an unqualified `max_pool2d(x, opts)` under `using namespace fk` ambiguous.
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{1, 1};
   std::array<int64_t, 2> stride{0, 0};  // 0: same as kernel (PyTorch's default stride=None)
@@ -17,6 +21,12 @@ struct Pool2dOptions {
   bool ceil_mode = false;
   bool count_include_pad = true;  // avg_pool2d only
 };
+
+}  // namespace fk
+
+namespace fk::ops {
+
+using fk::Pool2dOptions;
 
 // y and the int64 flat index (h*W + w) of each window's maximum within its (n, c) plane
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& opts);

@@ -1,0 +1,201 @@
+// CPU kernels of max_pool2d, avg_pool2d and adaptive_avg_pool2d (torch.nn.functional.*), forward and
+// backward. Every (n, c) plane is pooled on its own, so the loops run over planes with OpenMP.
+// Window of output (oh, ow): rows oh*SH - PH + kh*DH for kh in [0, KH), columns likewise.
+//  - max: padded positions never win (they act as -inf); a NaN wins, as in PyTorch. The flat index
+//    ih*W + iw of the winner is saved for backward, which scatters dy there.
+//  - avg: the divisor is the window clipped to the padded input [-PH, H+PH) (count_include_pad) or
+//    to the input itself (count_include_pad=False), exactly as PyTorch's avg_pool2d.
+//  - adaptive avg: window i spans [floor(i*H/OH), ceil((i+1)*H/OH)).
+// Tests: tests/tensor/test_pool.cpp, tests/autograd/test_pool_grad.cpp.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tensor/cpu/kernels_conv_pool.h"
+#include "tensor/parallel.h"
+
+namespace fk::cpu {
+
+// planes per OpenMP chunk so that a chunk does at least ~16k window reads
+static int64_t plane_grain(int64_t work_per_plane) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, work_per_plane));
+}
+
+template <class T>
+void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* idx) {
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(OHW * g.KH * g.KW), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* xp = x + p * HW;  // x: (planes, H, W)
+      T* yp = y + p * OHW;       // y, idx: (planes, OH, OW)
+      int64_t* ip = idx + p * OHW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        // first in-bounds tap and end of the window's rows (dilated taps only)
+        int64_t ih0 = oh * g.SH - g.PH;
+        const int64_t ih1 = std::min(ih0 + (g.KH - 1) * g.DH + 1, g.H);
+        while (ih0 < 0) ih0 += g.DH;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t iw0 = ow * g.SW - g.PW;
+          const int64_t iw1 = std::min(iw0 + (g.KW - 1) * g.DW + 1, g.W);
+          while (iw0 < 0) iw0 += g.DW;
+          T best = -std::numeric_limits<T>::infinity();
+          // PyTorch starts the index at the first in-bounds tap (it wins when every value is -inf);
+          // -1 marks a window with no in-bounds tap at all (possible only with large dilation)
+          int64_t best_i = (ih0 < ih1 && iw0 < iw1) ? ih0 * g.W + iw0 : -1;
+          for (int64_t ih = ih0; ih < ih1; ih += g.DH)
+            for (int64_t iw = iw0; iw < iw1; iw += g.DW) {
+              const T v = xp[ih * g.W + iw];
+              if (v > best || std::isnan(v)) {
+                best = v;
+                best_i = ih * g.W + iw;
+              }
+            }
+          yp[oh * g.OW + ow] = best;
+          ip[oh * g.OW + ow] = best_i;
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool2d_backward(const Pool2dGeometry& g, const T* dy, const int64_t* idx, T* dx) {
+  // dx[argmax] += dy; every other input position gets 0
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(OHW + HW), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* dxp = dx + p * HW;
+      const T* dyp = dy + p * OHW;
+      const int64_t* ip = idx + p * OHW;
+      std::fill(dxp, dxp + HW, T(0));
+      for (int64_t o = 0; o < OHW; ++o)
+        if (ip[o] >= 0 && ip[o] < HW) dxp[ip[o]] += dyp[o];
+    }
+  });
+}
+
+// The window of output o along one axis: [i0, i1) clipped to the input, and its divisor extent
+// (clipped to the padded input only), as PyTorch's avg_pool2d computes them.
+struct AvgWindow {
+  int64_t i0, i1, padded_size;
+};
+static AvgWindow avg_window(int64_t o, int64_t K, int64_t S, int64_t P, int64_t in) {
+  int64_t i0 = o * S - P;
+  int64_t i1 = std::min(i0 + K, in + P);
+  const int64_t padded_size = i1 - i0;
+  i0 = std::max<int64_t>(i0, 0);
+  i1 = std::min(i1, in);
+  return {i0, i1, padded_size};
+}
+
+template <class T>
+void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(OHW * g.KH * g.KW), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* xp = x + p * HW;  // x: (planes, H, W)
+      T* yp = y + p * OHW;       // y: (planes, OH, OW)
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const AvgWindow wh = avg_window(oh, g.KH, g.SH, g.PH, g.H);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow ww = avg_window(ow, g.KW, g.SW, g.PW, g.W);
+          if (wh.i0 >= wh.i1 || ww.i0 >= ww.i1) {  // the window lies entirely in the padding
+            yp[oh * g.OW + ow] = T(0);
+            continue;
+          }
+          T sum = 0;
+          for (int64_t ih = wh.i0; ih < wh.i1; ++ih)
+            for (int64_t iw = ww.i0; iw < ww.i1; ++iw) sum += xp[ih * g.W + iw];
+          const int64_t divisor =
+              g.count_include_pad ? wh.padded_size * ww.padded_size : (wh.i1 - wh.i0) * (ww.i1 - ww.i0);
+          yp[oh * g.OW + ow] = sum / T(divisor);
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
+  // dx[i] = sum over the windows containing i of dy / divisor
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(OHW * g.KH * g.KW + HW), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* dxp = dx + p * HW;
+      const T* dyp = dy + p * OHW;
+      std::fill(dxp, dxp + HW, T(0));
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const AvgWindow wh = avg_window(oh, g.KH, g.SH, g.PH, g.H);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow ww = avg_window(ow, g.KW, g.SW, g.PW, g.W);
+          if (wh.i0 >= wh.i1 || ww.i0 >= ww.i1) continue;
+          const int64_t divisor =
+              g.count_include_pad ? wh.padded_size * ww.padded_size : (wh.i1 - wh.i0) * (ww.i1 - ww.i0);
+          const T d = dyp[oh * g.OW + ow] / T(divisor);
+          for (int64_t ih = wh.i0; ih < wh.i1; ++ih)
+            for (int64_t iw = ww.i0; iw < ww.i1; ++iw) dxp[ih * g.W + iw] += d;
+        }
+      }
+    }
+  });
+}
+
+// adaptive window i of `out` over `in`: [floor(i*in/out), ceil((i+1)*in/out))
+static int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+static int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+template <class T>
+void adaptive_avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(std::max(HW, OHW)), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* xp = x + p * HW;  // x: (planes, H, W)
+      T* yp = y + p * OHW;       // y: (planes, OH, OW)
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int64_t ih0 = adaptive_start(oh, g.H, g.OH), ih1 = adaptive_end(oh, g.H, g.OH);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t iw0 = adaptive_start(ow, g.W, g.OW), iw1 = adaptive_end(ow, g.W, g.OW);
+          T sum = 0;
+          for (int64_t ih = ih0; ih < ih1; ++ih)
+            for (int64_t iw = iw0; iw < iw1; ++iw) sum += xp[ih * g.W + iw];
+          yp[oh * g.OW + ow] = sum / T((ih1 - ih0) * (iw1 - iw0));
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void adaptive_avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
+  // dx[i] = sum over the windows containing i of dy / window area
+  const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(g.planes, plane_grain(std::max(HW, OHW)), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* dxp = dx + p * HW;
+      const T* dyp = dy + p * OHW;
+      std::fill(dxp, dxp + HW, T(0));
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int64_t ih0 = adaptive_start(oh, g.H, g.OH), ih1 = adaptive_end(oh, g.H, g.OH);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t iw0 = adaptive_start(ow, g.W, g.OW), iw1 = adaptive_end(ow, g.W, g.OW);
+          const T d = dyp[oh * g.OW + ow] / T((ih1 - ih0) * (iw1 - iw0));
+          for (int64_t ih = ih0; ih < ih1; ++ih)
+            for (int64_t iw = iw0; iw < iw1; ++iw) dxp[ih * g.W + iw] += d;
+        }
+      }
+    }
+  });
+}
+
+#define FK_INSTANTIATE_POOL(T)                                                                     \
+  template void max_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*, int64_t*);              \
+  template void max_pool2d_backward<T>(const Pool2dGeometry&, const T*, const int64_t*, T*);       \
+  template void avg_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*);                        \
+  template void avg_pool2d_backward<T>(const Pool2dGeometry&, const T*, T*);                       \
+  template void adaptive_avg_pool2d_forward<T>(const Pool2dGeometry&, const T*, T*);               \
+  template void adaptive_avg_pool2d_backward<T>(const Pool2dGeometry&, const T*, T*);
+FK_INSTANTIATE_POOL(float)
+FK_INSTANTIATE_POOL(double)
+#undef FK_INSTANTIATE_POOL
+
+}  // namespace fk::cpu
