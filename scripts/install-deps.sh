@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(
   build-essential cmake pkg-config git
-  libeigen3-dev libopenblas-dev libstb-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  libeigen3-dev libopenblas-openmp-dev libstb-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   python3 python3-numpy
 )
 if [ "${1:-}" = "--torch" ]; then

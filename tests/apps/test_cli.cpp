@@ -52,15 +52,15 @@ TEST_CASE("cli: bad usage exits 2 with a message") {
 }
 
 TEST_CASE("cli: demo trains (loss falls, accuracy beats chance)") {
-  Run r = run("demo --epochs 3 --train 512 --test 128 --seed 3");
+  Run r = run("demo --epochs 4 --train 1024 --test 256 --seed 3");
   REQUIRE_MESSAGE(r.code == 0, r.out);
   std::regex line(R"(epoch\s+(\d+)\s+loss ([0-9.]+))");
   std::vector<double> losses;
   for (std::sregex_iterator it(r.out.begin(), r.out.end(), line), end; it != end; ++it)
     losses.push_back(std::stod((*it)[2]));
-  REQUIRE(losses.size() == 3);
+  REQUIRE(losses.size() == 4);
   CHECK(losses.back() < losses.front());
   std::smatch m;
   REQUIRE(std::regex_search(r.out, m, std::regex(R"(final held-out accuracy: ([0-9.]+) %)")));
-  CHECK(std::stod(m[1]) > 50.0);  // chance is 25 %
+  CHECK(std::stod(m[1]) > 30.0);  // chance is 16.7 % (six classes)
 }
