@@ -1,0 +1,57 @@
+// BatchNorm1d / BatchNorm2d (torch.nn.BatchNorm1d/2d): y = (x - mean) / sqrt(var + eps) * weight + bias
+// per channel (dim 1). Training normalises with the batch statistics and updates
+//   running = (1 - m) * running + m * batch_stat  (running_var with the unbiased variance),
+// m = momentum, or 1/num_batches_tracked (a cumulative average) when momentum is nullopt (None);
+// eval uses the running statistics. State keys: weight, bias (affine), running_mean, running_var,
+// num_batches_tracked (int64, 0-d) (track_running_stats). Init: weight 1, bias 0, mean 0, var 1.
+// Prints as `BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)`.
+// Tests: tests/layers/test_layers.cpp ("batchnorm: ...").
+#pragma once
+
+#include <optional>
+
+#include "layers/module.h"
+
+namespace fk {
+
+class BatchNormBase : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+
+  int64_t num_features;
+  double eps;
+  std::optional<double> momentum;  // nullopt: cumulative moving average (PyTorch's momentum=None)
+  bool affine, track_running_stats;
+  Tensor weight, bias;                                    // (C), undefined unless affine
+  Tensor running_mean, running_var, num_batches_tracked;  // undefined unless track_running_stats
+
+ protected:
+  BatchNormBase(int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+                bool track_running_stats);
+  // throws PyTorch's "expected 4D input (got 3D input)" for a wrong rank
+  virtual void check_input_dim(const Tensor& x) const = 0;
+  Tensor value_for_missing(const std::string& local_name) const override;
+};
+
+class BatchNorm1d : public BatchNormBase {
+ public:
+  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, std::optional<double> momentum = 0.1,
+                       bool affine = true, bool track_running_stats = true)
+      : BatchNormBase(num_features, eps, momentum, affine, track_running_stats) {}
+
+ protected:
+  void check_input_dim(const Tensor& x) const override;  // (N, C) or (N, C, L)
+};
+
+class BatchNorm2d : public BatchNormBase {
+ public:
+  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, std::optional<double> momentum = 0.1,
+                       bool affine = true, bool track_running_stats = true)
+      : BatchNormBase(num_features, eps, momentum, affine, track_running_stats) {}
+
+ protected:
+  void check_input_dim(const Tensor& x) const override;  // (N, C, H, W)
+};
+
+}  // namespace fk

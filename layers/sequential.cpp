@@ -1,0 +1,35 @@
+// Sequential (see sequential.h).
+#include "layers/sequential.h"
+
+namespace fk {
+
+Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& modules) {
+  for (const auto& m : modules) push_back(m);
+}
+
+Sequential::Sequential(const NamedModules& named) {
+  for (const auto& [name, m] : named) push_back(name, m);
+}
+
+Sequential& Sequential::push_back(std::shared_ptr<Module> module) {
+  return push_back(std::to_string(order_.size()), std::move(module));
+}
+
+Sequential& Sequential::push_back(const std::string& name, std::shared_ptr<Module> module) {
+  order_.push_back(register_module(name, std::move(module)));
+  return *this;
+}
+
+std::shared_ptr<Module> Sequential::operator[](int64_t i) const {
+  int64_t n = int64_t(order_.size());
+  FK_CHECK(i >= -n && i < n, "Sequential: index ", i, " is out of range for ", n, " module(s)");
+  return order_[size_t(i < 0 ? i + n : i)];
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor y = x;
+  for (auto& m : order_) y = (*m)(y);
+  return y;
+}
+
+}  // namespace fk
