@@ -1,6 +1,6 @@
 // `facekit demo`: trains a small CNN from scratch on a synthetic image dataset generated in code,
 // printing the loss falling epoch by epoch and the final held-out accuracy. It exercises the whole
-// engine (conv2d, batch norm, ReLU, max pooling, linear, cross-entropy, backward, SGD) in seconds.
+// engine (layers, conv2d, batch norm, ReLU, max pooling, linear, cross-entropy, backward, SGD) in seconds.
 //
 // The data: 16x16 grey images of six shapes (horizontal bar, vertical bar, diagonal, anti-diagonal,
 // square outline, cross) at random positions, sizes and contrasts, under heavy Gaussian noise: hard
@@ -11,7 +11,10 @@
 #include <cstdio>
 
 #include "apps/commands.h"
+#include <iostream>
+
 #include "autograd/ops.h"
+#include "layers/layers.h"
 #include "tensor/random.h"
 
 namespace fk::apps {
@@ -57,42 +60,21 @@ Dataset make_dataset(int64_t n, Generator& g) {
   return d;
 }
 
-// The parameters and BN buffers of the demo CNN, initialised like PyTorch's defaults
-// (kaiming-uniform weights with a=sqrt(5): bound 1/sqrt(fan_in)).
-struct SmallCnn {
-  Tensor w1, b1, g1, be1, rm1, rv1;
-  Tensor w2, b2, g2, be2, rm2, rv2;
-  Tensor wf, bf;
+// The demo CNN as a Sequential of facekit layers (PyTorch's default initialisation).
+std::shared_ptr<Sequential> make_cnn() {
+  return std::make_shared<Sequential>(
+      std::make_shared<Conv2d>(1, 8, 3, 1, 1), std::make_shared<BatchNorm2d>(8), std::make_shared<ReLU>(),
+      std::make_shared<MaxPool2d>(2),  // (N, 8, 8, 8)
+      std::make_shared<Conv2d>(8, 16, 3, 1, 1), std::make_shared<BatchNorm2d>(16), std::make_shared<ReLU>(),
+      std::make_shared<MaxPool2d>(2),  // (N, 16, 4, 4)
+      std::make_shared<Flatten>(), std::make_shared<Linear>(16 * 4 * 4, kClasses));
+}
 
-  static Tensor uniform(const Shape& s, double bound) { return (rand(s) * (2 * bound) - bound).detach(); }
-
-  SmallCnn() {
-    w1 = uniform({8, 1, 3, 3}, 1 / 3.0), b1 = uniform({8}, 1 / 3.0);
-    g1 = ones({8}), be1 = zeros({8}), rm1 = zeros({8}), rv1 = ones({8});
-    w2 = uniform({16, 8, 3, 3}, 1 / std::sqrt(72.0)), b2 = uniform({16}, 1 / std::sqrt(72.0));
-    g2 = ones({16}), be2 = zeros({16}), rm2 = zeros({16}), rv2 = ones({16});
-    wf = uniform({kClasses, 256}, 1 / 16.0), bf = uniform({kClasses}, 1 / 16.0);
-    for (Tensor* p : params()) p->requires_grad_();
-  }
-
-  std::vector<Tensor*> params() { return {&w1, &b1, &g1, &be1, &w2, &b2, &g2, &be2, &wf, &bf}; }
-
-  Tensor forward(const Tensor& x, bool training) {
-    Conv2dOptions same;
-    same.padding = {1, 1};
-    Pool2dOptions pool;
-    pool.kernel = {2, 2};
-    Tensor h = relu(batch_norm(conv2d(x, w1, b1, same), g1, be1, rm1, rv1, training));
-    h = max_pool2d(h, pool);  // (N, 8, 8, 8)
-    h = relu(batch_norm(conv2d(h, w2, b2, same), g2, be2, rm2, rv2, training));
-    h = max_pool2d(h, pool);  // (N, 16, 4, 4)
-    return linear(flatten(h, 1), wf, bf);
-  }
-};
-
-double accuracy(SmallCnn& net, const Dataset& d) {
+double accuracy(Module& net, const Dataset& d) {
   autograd::NoGrad no_grad;
-  Tensor pred = ops::argmax(net.forward(d.images, false), 1);
+  net.eval();
+  Tensor pred = ops::argmax(net(d.images), 1);
+  net.train();
   return ops::mean(ops::eq(pred, d.labels).to(DType::Float64)).item();
 }
 
@@ -103,7 +85,7 @@ void add_demo_command(CLI::App& app) {
   struct Opts {
     int epochs = 10;
     int64_t train = 4096, test = 1024, batch = 32;
-    double lr = 0.05, momentum = 0.9;
+    double lr = 0.02, momentum = 0.9;
     uint64_t seed = 0;
   };
   auto o = std::make_shared<Opts>();
@@ -117,13 +99,16 @@ void add_demo_command(CLI::App& app) {
     manual_seed(o->seed);
     Generator data_gen(o->seed + 1);
     Dataset train = make_dataset(o->train, data_gen), test = make_dataset(o->test, data_gen);
-    SmallCnn net;
+    auto net = make_cnn();
+    std::vector<Tensor> params = net->parameters();
     std::vector<Tensor> velocity;
-    for (Tensor* p : net.params()) velocity.push_back(zeros_like(*p));
+    for (const Tensor& p : params) velocity.push_back(zeros_like(p));
     std::printf("facekit demo: %lld training / %lld held-out 16x16 images of %lld shapes (", (long long)o->train,
                 (long long)o->test, (long long)kClasses);
     for (int64_t c = 0; c < kClasses; ++c) std::printf("%s%s", kClassNames[c], c + 1 < kClasses ? ", " : ")\n");
-    std::printf("chance accuracy %.1f %%, before training %.1f %%\n", 100.0 / kClasses, 100 * accuracy(net, test));
+    std::printf("model (%lld parameters):\n", (long long)net->num_parameters());
+    std::cout << *net << "\n";
+    std::printf("chance accuracy %.1f %%, before training %.1f %%\n", 100.0 / kClasses, 100 * accuracy(*net, test));
     auto t0 = std::chrono::steady_clock::now();
     int64_t steps = o->train / o->batch;
     for (int epoch = 1; epoch <= o->epochs; ++epoch) {
@@ -138,25 +123,24 @@ void add_demo_command(CLI::App& app) {
         Tensor index = tensor(idx, DType::Int64);
         Tensor x = ops::index_select(train.images, 0, index);
         Tensor y = ops::index_select(train.labels, 0, index);
-        Tensor loss = cross_entropy(net.forward(x, true), y);
+        Tensor loss = cross_entropy((*net)(x), y);
         FK_CHECK(std::isfinite(loss.item()), "demo: loss became ", loss.item(), " at epoch ", epoch, " step ", s);
-        for (Tensor* p : net.params()) p->zero_grad();
+        net->zero_grad();
         loss.backward();
         // SGD with momentum: v = m v + g; p -= lr v
-        auto params = net.params();
         for (size_t i = 0; i < params.size(); ++i) {
           ops::mul_(velocity[i], o->momentum);
-          ops::add_(velocity[i], params[i]->grad());
-          ops::add_(*params[i], velocity[i], -o->lr);
+          ops::add_(velocity[i], params[i].grad());
+          ops::add_(params[i], velocity[i], -o->lr);
         }
         loss_sum += loss.item();
       }
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("epoch %2d  loss %.4f  held-out accuracy %5.1f %%  (%.1f s)\n", epoch, loss_sum / double(steps),
-                  100 * accuracy(net, test), secs);
+                  100 * accuracy(*net, test), secs);
       std::fflush(stdout);
     }
-    std::printf("final held-out accuracy: %.1f %%\n", 100 * accuracy(net, test));
+    std::printf("final held-out accuracy: %.1f %%\n", 100 * accuracy(*net, test));
     return 0;
   });
 }
