@@ -1,0 +1,93 @@
+// read_npz / write_npz: numpy.savez (stored) and numpy.savez_compressed (deflated) fixtures written by
+// tests/fixtures/make_writer_roundtrip.py read exactly, in archive order; write_npz round trips every
+// .npy dtype; broken archives name the file and the member.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "data/weights.h"
+#include "data/zip.h"
+#include "tensor/creation.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bytes_of(const fk::Tensor& t) {
+  fk::Tensor c = t.contiguous();
+  return std::string(static_cast<const char*>(c.raw_data()), size_t(c.numel()) * fk::dtype_size(c.dtype()));
+}
+
+void check_identical(const fk::Tensor& got, const fk::Tensor& want, const std::string& what) {
+  INFO(what);
+  CHECK(got.dtype() == want.dtype());
+  CHECK(got.shape() == want.shape());
+  CHECK(bytes_of(got) == bytes_of(want));
+}
+
+std::string temp_file(const std::string& name) {
+  return (fs::temp_directory_path() / ("fk_npz_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("npz: reads numpy.savez and numpy.savez_compressed output") {
+  for (const char* file : {"numpy_savez.npz", "numpy_savez_compressed.npz"}) {
+    INFO(file);
+    std::string path = fk::test::fixture_path(std::string("weights_out/") + file);
+    fk::StateDict sd = fk::data::read_npz(path);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : sd) keys.push_back(k);
+    CHECK(keys == std::vector<std::string>{"weight", "bias", "count"});
+    check_identical(sd.at("weight"), fk::test::fixture("weights_out/f32_4d.npy"), "weight");
+    check_identical(sd.at("bias"), fk::test::fixture("weights_out/f64_1d.npy"), "bias");
+    check_identical(sd.at("count"), fk::test::fixture("weights_out/i64_0d.npy"), "count");
+  }
+  // the compressed one really is deflated
+  auto zip = fk::data::ZipReader::open(fk::test::fixture_path("weights_out/numpy_savez_compressed.npz"));
+  CHECK(zip.entries()[0].method == 8);
+}
+
+TEST_CASE("npz: write_npz round trip of every .npy dtype, 0-d to 4-d") {
+  fk::StateDict sd;
+  for (const char* name : {"f32_0d", "f32_4d", "f32_special", "f32_empty", "f64_1d", "f16_4d", "i64_1d", "u8_4d",
+                           "bool_0d", "bool_4d"})
+    sd.set(std::string("layer.") + name, fk::test::fixture(std::string("weights_out/") + name + ".npy"));
+  sd.set("strided", fk::ops::transpose(fk::test::fixture("weights_out/f32_2d.npy"), 0, 1));  // written contiguous
+  std::string path = temp_file("roundtrip.npz");
+  fk::data::write_npz(path, sd);
+  fk::StateDict back = fk::data::read_npz(path);
+  REQUIRE(back.size() == sd.size());
+  size_t i = 0;
+  for (const auto& [k, v] : back) {
+    CHECK(k == sd.items()[i].first);
+    check_identical(v, sd.items()[i].second, k);
+    ++i;
+  }
+  auto zip = fk::data::ZipReader::open(path);
+  CHECK(zip.entries()[0].name == "layer.f32_0d.npy");
+  CHECK(zip.entries()[0].method == 0);
+  fs::remove(path);
+}
+
+TEST_CASE("npz: errors name the file and the member") {
+  std::string path = temp_file("bad.npz");
+  fk::data::ZipWriter w;
+  w.add("good.npy", fk::data::encode_npy(fk::ones({2})));
+  w.add("notes.txt", "hello");
+  fk::data::write_file_atomic(path, w.finish());
+  CHECK_THROWS_WITH_AS(fk::data::read_npz(path), doctest::Contains("member 'notes.txt' is not a .npy array"),
+                       fk::Error);
+
+  fk::data::ZipWriter w2;
+  w2.add("broken.npy", "\x93NUMPY garbage");
+  fk::data::write_file_atomic(path, w2.finish());
+  CHECK_THROWS_WITH_AS(fk::data::read_npz(path), doctest::Contains((path + ": member 'broken.npy'").c_str()), fk::Error);
+
+  fk::StateDict bf;
+  bf.set("x", fk::ones({2}).to(fk::DType::BFloat16));  // numpy has no bfloat16
+  CHECK_THROWS_WITH_AS(fk::data::write_npz(path, bf), doctest::Contains("bfloat16"), fk::Error);
+  fs::remove(path);
+  CHECK_THROWS_WITH_AS(fk::data::read_npz(path), doctest::Contains(path.c_str()), fk::Error);
+}
