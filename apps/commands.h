@@ -13,5 +13,6 @@ void on_run(CLI::App* cmd, std::function<int()> run);
 int run_selected(CLI::App& app);
 
 void add_demo_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
 
 }  // namespace fk::apps

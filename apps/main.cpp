@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("facekit ") + FK_VERSION + " (" + fk::cuda::describe() + ")");
   fk::apps::add_demo_command(app);
+  fk::apps::add_inspect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
