@@ -13,7 +13,9 @@ ap.add_argument("--repeats", type=int, default=10)
 ap.add_argument("--build", default="build", help="facekit build folder holding bench_ops")
 args = ap.parse_args()
 
-env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+# both sides get the same OpenMP settings; GOMP_SPINCOUNT as the facekit command sets it (apps/main.cpp)
+os.environ.update(OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads), GOMP_SPINCOUNT="10000")
+env = dict(os.environ)
 exe = os.path.join(args.build, "bench_ops")
 if not os.path.exists(exe):
     sys.exit(f"bench/ops.py: {exe} not found: build first (cmake --build {args.build})")

@@ -13,6 +13,7 @@ packages=(
   build-essential cmake pkg-config git
   libeigen3-dev libopenblas-openmp-dev libstb-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   python3 python3-numpy
+  clang libclang-rt-14-dev  # libFuzzer, for scripts/fuzz.sh
 )
 if [ "${1:-}" = "--torch" ]; then
   packages+=(python3-torch python3-torchvision)
