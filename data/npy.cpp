@@ -115,14 +115,16 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
     shape.push_back(v);
   }
   size_t data_start = hstart + hlen;
-  // Overflow-safe size check before allocating anything.
-  size_t n = 1;
+  // Overflow-safe size check before allocating anything: the element count (and, as the strides
+  // use them, the product of all dims counted as at least 1) must fit, and match the data.
+  int64_t n = 1, extent = 1, need = 0;
   for (int64_t d : shape) {
-    FK_CHECK(d == 0 || n <= (bytes.size() / size_t(d)) + 1, what, ": .npy shape ", shape_str(shape), " exceeds the file");
-    n *= size_t(d);
+    FK_CHECK(!__builtin_mul_overflow(n, d, &n) && !__builtin_mul_overflow(extent, std::max<int64_t>(d, 1), &extent),
+             what, ": .npy shape ", shape_str(shape), " is too large");
   }
-  size_t need = n * dtype_size(dtype);
-  FK_CHECK(bytes.size() - data_start == need, what, ": .npy data is ", bytes.size() - data_start,
+  FK_CHECK(!__builtin_mul_overflow(n, int64_t(dtype_size(dtype)), &need), what, ": .npy shape ", shape_str(shape),
+           " is too large");
+  FK_CHECK(bytes.size() - data_start == size_t(need), what, ": .npy data is ", bytes.size() - data_start,
            " bytes, shape ", shape_str(shape), " of ", dtype_name(dtype), " needs ", need);
   return from_buffer(bytes.data() + data_start, shape, dtype);
 }

@@ -10,8 +10,17 @@
 namespace fk {
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape) FK_CHECK(s >= 0, "empty: negative dimension in shape ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(size_t(numel_of(shape)) * dtype_size(dtype), device);
+  // The product of the dims (each at least 1, as the strides use them) and the byte count must fit
+  // in int64: shapes can come from files, and an overflow here would be undefined behaviour.
+  int64_t extent = 1, nbytes = 0;
+  for (int64_t s : shape) {
+    FK_CHECK(s >= 0, "empty: negative dimension in shape ", shape_str(shape));
+    FK_CHECK(!__builtin_mul_overflow(extent, std::max<int64_t>(s, 1), &extent), "empty: shape ", shape_str(shape),
+             " is too large");
+  }
+  FK_CHECK(!__builtin_mul_overflow(numel_of(shape), int64_t(dtype_size(dtype)), &nbytes), "empty: shape ",
+           shape_str(shape), " is too large");
+  auto storage = std::make_shared<Storage>(size_t(nbytes), device);
   return Tensor(storage, shape, contiguous_strides(shape), 0, dtype);
 }
 

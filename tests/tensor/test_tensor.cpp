@@ -141,6 +141,10 @@ TEST_CASE("npy: write and read back every dtype") {
   CHECK_THROWS_WITH_AS(data::parse_npy(bytes.substr(0, bytes.size() - 1), "t.npy"), doctest::Contains("t.npy"),
                        Error);
   CHECK_THROWS_WITH_AS(data::parse_npy("garbage!!!!!", "g.npy"), doctest::Contains("bad magic"), Error);
+  // found by fuzz_npy: a zero dim hid an overflowing product of the others
+  std::string overflow = test::fixture_path("../fuzz/corpus/npy/regression-overflowing-shape.npy");
+  CHECK_THROWS_WITH_AS(data::read_npy(overflow), doctest::Contains("is too large"), Error);
+  CHECK_THROWS_WITH_AS(empty({0, int64_t(1) << 40, int64_t(1) << 40}), doctest::Contains("too large"), Error);
   CHECK_THROWS_WITH_AS(data::read_npy(dir + "/missing.npy"), doctest::Contains("cannot open"), Error);
   std::filesystem::remove_all(dir);
 }
