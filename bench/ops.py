@@ -13,8 +13,8 @@ ap.add_argument("--repeats", type=int, default=10)
 ap.add_argument("--build", default="build", help="facekit build folder holding bench_ops")
 args = ap.parse_args()
 
-# both sides get the same OpenMP settings; GOMP_SPINCOUNT as the facekit command sets it (apps/main.cpp)
-os.environ.update(OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads), GOMP_SPINCOUNT="10000")
+# both sides get the same thread settings (set before torch is imported)
+os.environ.update(OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
 env = dict(os.environ)
 exe = os.path.join(args.build, "bench_ops")
 if not os.path.exists(exe):
