@@ -4,7 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -55,6 +59,23 @@ inline Tensor fixture(const std::string& rel) { return data::read_npy(fixture_pa
     auto fk_r_ = ::fk::autograd::gradcheck((f), __VA_ARGS__);                    \
     CHECK_MESSAGE(fk_r_.ok, fk_r_.message);                                      \
   } while (0)
+
+// The `facekit` command run with `args` (a shell word list): its exit code and stdout+stderr.
+struct CliRun {
+  int code;
+  std::string out;
+};
+inline CliRun run_cli(const std::string& args) {
+  std::string cmd = std::string(FK_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 // A float64 leaf with requires_grad, drawn from randn (the caller seeds).
 inline Tensor leaf(const Shape& shape) { return randn(shape, DType::Float64).requires_grad_(); }

@@ -1,31 +1,14 @@
 // The `facekit` command: --help/--version, exit codes (2 for bad usage), and a short demo run whose
 // loss must fall and whose accuracy must beat chance.
-#include <array>
-#include <cstdio>
 #include <regex>
 #include <string>
-#include <sys/wait.h>
 
 #include "test_util.h"
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  std::string cmd = std::string(FK_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Run = fk::test::CliRun;
+Run run(const std::string& args) { return fk::test::run_cli(args); }
 
 }  // namespace
 

@@ -1,32 +1,15 @@
 // `facekit inspect`: --help, the listing (format, keys in order with dtype and shape, parameter count) of
 // a facekit-written checkpoint, a PyTorch-written one and a numpy .npz, --json, and a missing file
 // (exit 1, "facekit: <path>: ...").
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
 
 #include "test_util.h"
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  std::string cmd = std::string(FK_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Run = fk::test::CliRun;
+Run run(const std::string& args) { return fk::test::run_cli(args); }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
