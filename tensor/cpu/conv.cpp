@@ -7,7 +7,7 @@
 // rows of group g are one contiguous block and a batch of images is one GEMM per group:
 //   y_g (OCg, N*L) = w_g (OCg, Cg*KH*KW) x col_g (Cg*KH*KW, N*L),   L = OH*OW
 // whose (OC, N, L) result is then permuted to (N, OC, L). The batch is cut into chunks whose column
-// matrix stays under 32 MB (images_per_chunk): the whole batch when the maps are small. A 1x1
+// matrix stays under 32 MB, 8 MB in backward (images_per_chunk): the whole batch for small maps. A 1x1
 // stride-1 unpadded conv needs no im2col: each image x_n (C, H*W) already is its column matrix.
 // Backward: dw_g = dy_g col_g^T, dcol_g = w_g^T dy_g followed by col2im (the adjoint of im2col),
 // db = sum of dy over (n, oh, ow). OpenMP runs the im2col/col2im/permute loops; the GEMMs are
@@ -41,13 +41,16 @@ static bool is_pointwise(const Conv2dGeometry& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
 }
 
-// Images per im2col chunk: the column buffer holds at most g.col_budget elements (default 8M, 32 MB
-// in float32, glibc's largest size that malloc keeps reusing instead of mapping fresh, zeroed pages
-// at every call; at least one image). The whole batch is one chunk when the maps are small; a 3x3
-// conv on 8 x 64 x 56 x 56 would need 58 MB and runs in 2 chunks, measured ~2x faster than one.
-static int64_t images_per_chunk(const Conv2dGeometry& g) {
+// Images per im2col chunk: the column buffer holds at most `budget` elements (at least one image).
+// Forward uses g.col_budget (default 8M, 32 MB in float32, glibc's largest size that malloc keeps
+// reusing instead of mapping fresh, zeroed pages at every call): the whole batch is one chunk when
+// the maps are small; a 3x3 conv on 8 x 64 x 56 x 56 would need 58 MB and runs in 2 chunks, measured
+// ~2x faster than one. Backward uses g.backward_col_budget (default 2M, 8 MB) so that col, which is
+// written, read by the dw GEMM, overwritten by the dcol GEMM and read by col2im, stays in a 32 MB L3:
+// that conv's backward then runs one image per chunk, measured 25-31 ms vs 40-43 ms with 4 (2 threads).
+static int64_t images_per_chunk(const Conv2dGeometry& g, int64_t budget) {
   const int64_t per_image = g.C * g.KH * g.KW * g.OH * g.OW;
-  return std::clamp<int64_t>(g.col_budget / std::max<int64_t>(1, per_image), 1, std::max<int64_t>(1, g.N));
+  return std::clamp<int64_t>(budget / std::max<int64_t>(1, per_image), 1, std::max<int64_t>(1, g.N));
 }
 
 // col: (C*KH*KW, NI*L) for the NI images at x; col[(c*KH + kh)*KW + kw, n*L + oh*OW + ow] = x[n, c, ih, iw],
@@ -145,7 +148,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
 
   // Chunks of NC images: col (C*KH*KW, NC*L); y_g (OCg, NC*L) = w_g col_g, permuted to (NC, OC, L).
   // With one image per chunk the GEMM writes y in place (its (OC, L) layout is y's own).
-  const int64_t NC = images_per_chunk(g);
+  const int64_t NC = images_per_chunk(g, g.col_budget);
   std::unique_ptr<T[]> col(new T[size_t(g.C * g.KH * g.KW * NC * L)]);
   std::unique_ptr<T[]> out(NC > 1 ? new T[size_t(g.OC * NC * L)] : nullptr);  // (OC, NC, L)
   for (int64_t n0 = 0; n0 < g.N; n0 += NC) {
@@ -209,9 +212,10 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
     return;
   }
 
-  // Chunks of NC images, as in forward. dyt (OC, NC*L) is dy's GEMM layout (dy itself when NC == 1);
+  // Chunks of NC images, as in forward but with the smaller backward budget. dyt (OC, NC*L) is dy's
+  // GEMM layout (dy itself when NC == 1);
   // dw accumulates over chunks; col holds im2col(x) for dw, then dcol = w^T dyt for col2im.
-  const int64_t NC = images_per_chunk(g);
+  const int64_t NC = images_per_chunk(g, g.backward_col_budget);
   std::unique_ptr<T[]> col(new T[size_t(g.C * g.KH * g.KW * NC * L)]);
   std::unique_ptr<T[]> dyt_buf(NC > 1 ? new T[size_t(g.OC * NC * L)] : nullptr);
   for (int64_t n0 = 0; n0 < g.N; n0 += NC) {

@@ -21,8 +21,9 @@ struct Conv2dGeometry {
   int64_t DH = 1, DW = 1;              // dilation
   int64_t groups = 1;
   // im2col works on chunks of images whose column matrix holds at most this many elements (at least
-  // one image per chunk); tests shrink it to exercise the chunking
+  // one image per chunk), forward and backward; tests shrink them to exercise the chunking
   int64_t col_budget = int64_t(1) << 23;
+  int64_t backward_col_budget = int64_t(1) << 21;
 };
 
 // y = conv(x, w) + b via im2col + GEMM over the whole batch (b may be null).

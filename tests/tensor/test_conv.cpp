@@ -109,7 +109,7 @@ TEST_CASE("conv2d: im2col + GEMM equals the direct-loop reference on random shap
 }
 
 TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the whole batch") {
-  // col_budget sets how many images share one im2col + GEMM: every chunk size must give the
+  // col_budget (backward_col_budget) sets how many images share one im2col + GEMM: every chunk size must give the
   // reference forward and the same backward (1x1 stride-1 convs skip im2col and ignore it)
   Generator gen(13);
   for (int trial = 0; trial < 24; ++trial) {
@@ -129,6 +129,7 @@ TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the who
     for (int64_t images : {1, 2, 3}) {
       cpu::Conv2dGeometry gc = g;
       gc.col_budget = images * per_image;
+      gc.backward_col_budget = images * per_image;
       Tensor y = empty({yn}, DType::Float64), dx = empty({xn}, DType::Float64), dw = empty({wn}, DType::Float64);
       cpu::conv2d_forward<double>(gc, x.data<double>(), w.data<double>(), b.data<double>(), y.data<double>());
       cpu::conv2d_backward<double>(gc, dy.data<double>(), x.data<double>(), w.data<double>(), dx.data<double>(),

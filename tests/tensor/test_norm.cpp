@@ -78,6 +78,27 @@ TEST_CASE("batch_norm: float32 on a large input (parallel path) agrees with floa
   CHECK_CLOSE(ops::var(plain.y, {0, 2, 3}, false), ones({64}, DType::Float64), 1e-4, 0, "channel variances");
 }
 
+TEST_CASE("batch_norm: eval on a large input (parallel over N*C planes) matches the per-element formula") {
+  // 37 channels: the planes of one thread's range start and end inside a run of channels
+  manual_seed(4);
+  const int64_t N = 5, C = 37, S = 23 * 19;
+  Tensor x = randn({N, C, 23, 19});
+  Tensor w = randn({C}), b = randn({C}), rm = randn({C}), rv = rand({C});
+  for (int64_t c = 0; c < C; ++c) rv.data<float>()[c] += 0.5f;  // variances in [0.5, 1.5)
+  auto r = ops::batch_norm(x, w, b, rm, rv, /*training=*/false, 0.1, 1e-5);
+  Tensor expected = empty({N, C, 23, 19});
+  const float *xp = x.data<float>(), *wp = w.data<float>(), *bp = b.data<float>();
+  const float *mp = rm.data<float>(), *vp = rv.data<float>();
+  float* ep = expected.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = (n * C + c) * S + s;
+        ep[i] = float((double(xp[i]) - mp[c]) / std::sqrt(double(vp[c]) + 1e-5) * wp[c] + bp[c]);
+      }
+  CHECK_CLOSE(r.y, expected, 1e-5, 1e-5, "batch_norm eval(x=[5,37,23,19]) y");
+}
+
 TEST_CASE("batch_norm: non-contiguous input gives the contiguous result") {
   Tensor x = test::fixture("norm/bn_nc_train_x.npy");  // (8, 5)
   // the same values stored transposed: a (5, 8) buffer viewed as (8, 5) with strides (1, 8)
