@@ -187,19 +187,23 @@ void Module::walk(const std::string& prefix, const std::shared_ptr<Module>& hold
   for (auto& [name, child] : children_) child->walk(join_dotted(prefix, name), child, seen, f);
 }
 
-NamedTensors Module::named_parameters(bool recurse) const {
+// Parameters or buffers (`slots` picks which list) of this module and, with recurse, its
+// descendants, dotted names in registration order; a tensor shared by two modules is listed once.
+NamedTensors Module::named_tensors(bool recurse, SlotList Module::*slots) const {
   NamedTensors out;
   std::unordered_set<const TensorImpl*> seen_tensors;
   std::vector<const Module*> seen;
   auto self = const_cast<Module*>(this);  // walk only reads
   self->walk("", nullptr, seen, [&](const std::string& prefix, Module& m, const std::shared_ptr<Module>&) {
     if (!recurse && &m != this) return;
-    for (const auto& slot : m.params_)
+    for (const auto& slot : m.*slots)
       if (slot->tensor.defined() && seen_tensors.insert(slot->tensor.impl()).second)
         out.emplace_back(join_dotted(prefix, slot->name), slot->tensor);
   });
   return out;
 }
+
+NamedTensors Module::named_parameters(bool recurse) const { return named_tensors(recurse, &Module::params_); }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
   std::vector<Tensor> out;
@@ -207,19 +211,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
   return out;
 }
 
-NamedTensors Module::named_buffers(bool recurse) const {
-  NamedTensors out;
-  std::unordered_set<const TensorImpl*> seen_tensors;
-  std::vector<const Module*> seen;
-  auto self = const_cast<Module*>(this);
-  self->walk("", nullptr, seen, [&](const std::string& prefix, Module& m, const std::shared_ptr<Module>&) {
-    if (!recurse && &m != this) return;
-    for (const auto& slot : m.buffers_)
-      if (slot->tensor.defined() && seen_tensors.insert(slot->tensor.impl()).second)
-        out.emplace_back(join_dotted(prefix, slot->name), slot->tensor);
-  });
-  return out;
-}
+NamedTensors Module::named_buffers(bool recurse) const { return named_tensors(recurse, &Module::buffers_); }
 
 NamedModules Module::named_children() const {
   NamedModules out;

@@ -137,8 +137,11 @@ class Module : public std::enable_shared_from_this<Module> {
   void convert_tensors(const std::function<Tensor(const Tensor&)>& fn);
 
   // vectors of unique_ptr so that references returned by register_* stay valid
-  std::vector<std::unique_ptr<Slot>> params_;
-  std::vector<std::unique_ptr<Slot>> buffers_;
+  using SlotList = std::vector<std::unique_ptr<Slot>>;
+  // named_parameters / named_buffers: the walk over `slots` of every module
+  NamedTensors named_tensors(bool recurse, SlotList Module::*slots) const;
+  SlotList params_;
+  SlotList buffers_;
   NamedModules children_;
   std::vector<std::pair<int, ForwardHook>> hooks_;
   int next_hook_ = 0;
