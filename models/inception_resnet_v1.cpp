@@ -1,8 +1,167 @@
-// Placeholder until this family lands: registers no architecture yet.
-#include "models/zoo.h"
+// Inception-ResNet-V1 (see inception_resnet_v1.h) and its zoo entry `inception_resnet_v1`.
+// Modules are registered in facenet-pytorch's __init__ order, which is the state-dict order.
+#include "models/inception_resnet_v1.h"
 
 namespace fk::models {
 
-void add_inception_resnet_v1_archs(std::vector<ArchInfo>&) {}
+namespace inception_resnet_v1 {
+
+BasicConv2d::BasicConv2d(int64_t in_planes, int64_t out_planes, Int2 kernel_size, Int2 stride, Int2 padding) {
+  conv = register_module("conv", std::make_shared<Conv2d>(in_planes, out_planes, kernel_size, stride, padding,
+                                                          /*dilation=*/1, /*groups=*/1, /*bias=*/false));
+  bn = register_module("bn", std::make_shared<BatchNorm2d>(out_planes, /*eps=*/0.001));  // TensorFlow's eps
+  relu = register_module("relu", std::make_shared<ReLU>());
+}
+
+Tensor BasicConv2d::forward(const Tensor& x) { return (*relu)((*bn)((*conv)(x))); }
+
+namespace {
+std::shared_ptr<BasicConv2d> basic(int64_t in, int64_t out, Int2 k, Int2 s, Int2 p = 0) {
+  return std::make_shared<BasicConv2d>(in, out, k, s, p);
+}
+}  // namespace
+
+Block35::Block35(double scale) : scale(scale) {
+  branch0 = register_module("branch0", basic(256, 32, 1, 1));
+  branch1 = register_module("branch1", std::make_shared<Sequential>(basic(256, 32, 1, 1), basic(32, 32, 3, 1, 1)));
+  branch2 = register_module("branch2", std::make_shared<Sequential>(basic(256, 32, 1, 1), basic(32, 32, 3, 1, 1),
+                                                                    basic(32, 32, 3, 1, 1)));
+  conv2d = register_module("conv2d", std::make_shared<Conv2d>(96, 256, 1, 1));
+  relu = register_module("relu", std::make_shared<ReLU>());
+}
+
+Tensor Block35::forward(const Tensor& x) {
+  Tensor out = cat({(*branch0)(x), (*branch1)(x), (*branch2)(x)}, 1);
+  out = add(mul((*conv2d)(out), scale), x);
+  return (*relu)(out);
+}
+
+Block17::Block17(double scale) : scale(scale) {
+  branch0 = register_module("branch0", basic(896, 128, 1, 1));
+  branch1 = register_module("branch1", std::make_shared<Sequential>(basic(896, 128, 1, 1),
+                                                                    basic(128, 128, {1, 7}, 1, {0, 3}),
+                                                                    basic(128, 128, {7, 1}, 1, {3, 0})));
+  conv2d = register_module("conv2d", std::make_shared<Conv2d>(256, 896, 1, 1));
+  relu = register_module("relu", std::make_shared<ReLU>());
+}
+
+Tensor Block17::forward(const Tensor& x) {
+  Tensor out = cat({(*branch0)(x), (*branch1)(x)}, 1);
+  out = add(mul((*conv2d)(out), scale), x);
+  return (*relu)(out);
+}
+
+Block8::Block8(double scale, bool noReLU) : scale(scale), noReLU(noReLU) {
+  branch0 = register_module("branch0", basic(1792, 192, 1, 1));
+  branch1 = register_module("branch1", std::make_shared<Sequential>(basic(1792, 192, 1, 1),
+                                                                    basic(192, 192, {1, 3}, 1, {0, 1}),
+                                                                    basic(192, 192, {3, 1}, 1, {1, 0})));
+  conv2d = register_module("conv2d", std::make_shared<Conv2d>(384, 1792, 1, 1));
+  if (!noReLU) relu = register_module("relu", std::make_shared<ReLU>());
+}
+
+Tensor Block8::forward(const Tensor& x) {
+  Tensor out = cat({(*branch0)(x), (*branch1)(x)}, 1);
+  out = add(mul((*conv2d)(out), scale), x);
+  return noReLU ? out : (*relu)(out);
+}
+
+Mixed_6a::Mixed_6a() {
+  branch0 = register_module("branch0", basic(256, 384, 3, 2));
+  branch1 = register_module("branch1", std::make_shared<Sequential>(basic(256, 192, 1, 1), basic(192, 192, 3, 1, 1),
+                                                                    basic(192, 256, 3, 2)));
+  branch2 = register_module("branch2", std::make_shared<MaxPool2d>(3, 2));
+}
+
+Tensor Mixed_6a::forward(const Tensor& x) { return cat({(*branch0)(x), (*branch1)(x), (*branch2)(x)}, 1); }
+
+Mixed_7a::Mixed_7a() {
+  branch0 = register_module("branch0", std::make_shared<Sequential>(basic(896, 256, 1, 1), basic(256, 384, 3, 2)));
+  branch1 = register_module("branch1", std::make_shared<Sequential>(basic(896, 256, 1, 1), basic(256, 256, 3, 2)));
+  branch2 = register_module("branch2", std::make_shared<Sequential>(basic(896, 256, 1, 1), basic(256, 256, 3, 1, 1),
+                                                                    basic(256, 256, 3, 2)));
+  branch3 = register_module("branch3", std::make_shared<MaxPool2d>(3, 2));
+}
+
+Tensor Mixed_7a::forward(const Tensor& x) {
+  return cat({(*branch0)(x), (*branch1)(x), (*branch2)(x), (*branch3)(x)}, 1);
+}
+
+}  // namespace inception_resnet_v1
+
+using namespace inception_resnet_v1;
+
+InceptionResnetV1::InceptionResnetV1(int64_t num_classes, double dropout_prob) : num_classes(num_classes) {
+  FK_CHECK(num_classes >= 0, "InceptionResnetV1: num_classes must be >= 0 (0: no logits layer), got ", num_classes);
+  // stem: 160 -> 79 -> 77 -> 77 -> 38 -> 38 -> 36 -> 17
+  conv2d_1a = register_module("conv2d_1a", basic(3, 32, 3, 2));
+  conv2d_2a = register_module("conv2d_2a", basic(32, 32, 3, 1));
+  conv2d_2b = register_module("conv2d_2b", basic(32, 64, 3, 1, 1));
+  maxpool_3a = register_module("maxpool_3a", std::make_shared<MaxPool2d>(3, 2));
+  conv2d_3b = register_module("conv2d_3b", basic(64, 80, 1, 1));
+  conv2d_4a = register_module("conv2d_4a", basic(80, 192, 3, 1));
+  conv2d_4b = register_module("conv2d_4b", basic(192, 256, 3, 2));
+  // residual stages with their reductions: 17x17x256 -> 8x8x896 -> 3x3x1792
+  repeat_1 = register_module("repeat_1", std::make_shared<Sequential>());
+  for (int i = 0; i < 5; ++i) repeat_1->push_back(std::make_shared<Block35>(0.17));
+  mixed_6a = register_module("mixed_6a", std::make_shared<Mixed_6a>());
+  repeat_2 = register_module("repeat_2", std::make_shared<Sequential>());
+  for (int i = 0; i < 10; ++i) repeat_2->push_back(std::make_shared<Block17>(0.10));
+  mixed_7a = register_module("mixed_7a", std::make_shared<Mixed_7a>());
+  repeat_3 = register_module("repeat_3", std::make_shared<Sequential>());
+  for (int i = 0; i < 5; ++i) repeat_3->push_back(std::make_shared<Block8>(0.20));
+  block8 = register_module("block8", std::make_shared<Block8>(1.0, /*noReLU=*/true));
+  // head
+  avgpool_1a = register_module("avgpool_1a", std::make_shared<AdaptiveAvgPool2d>(1));
+  dropout = register_module("dropout", std::make_shared<Dropout>(dropout_prob));
+  last_linear = register_module("last_linear", std::make_shared<Linear>(1792, 512, /*bias=*/false));
+  last_bn = register_module("last_bn", std::make_shared<BatchNorm1d>(512, /*eps=*/0.001));
+  if (num_classes > 0) logits = register_module("logits", std::make_shared<Linear>(512, num_classes));
+}
+
+Tensor InceptionResnetV1::features(const Tensor& x) {
+  Tensor y = (*conv2d_1a)(x);
+  y = (*conv2d_2a)(y);
+  y = (*conv2d_2b)(y);
+  y = (*maxpool_3a)(y);
+  y = (*conv2d_3b)(y);
+  y = (*conv2d_4a)(y);
+  y = (*conv2d_4b)(y);
+  y = (*repeat_1)(y);
+  y = (*mixed_6a)(y);
+  y = (*repeat_2)(y);
+  y = (*mixed_7a)(y);
+  y = (*repeat_3)(y);
+  y = (*block8)(y);
+  y = (*avgpool_1a)(y);
+  y = (*dropout)(y);
+  y = (*last_linear)(flatten(y, 1));
+  return (*last_bn)(y);
+}
+
+Tensor InceptionResnetV1::forward(const Tensor& x) { return normalize(features(x), 1); }
+
+NamedOutputs InceptionResnetV1::forward_outputs(const Tensor& x) {
+  Tensor f = features(x);
+  NamedOutputs out{{"embedding", normalize(f, 1)}};
+  if (logits) out.emplace_back("logits", (*logits)(f));
+  return out;
+}
+
+void add_inception_resnet_v1_archs(std::vector<ArchInfo>& out) {
+  ArchInfo a;
+  a.name = "inception_resnet_v1";
+  a.description = "Inception-ResNet-V1 (facenet-pytorch; VGGFace2 or CASIA-WebFace): L2-normalised 512-d embedding";
+  a.channels = 3, a.height = 160, a.width = 160;
+  a.preprocessing = "RGB, MTCNN crop 160x160, (x - 127.5) / 128";
+  a.make = [](const ArchOptions& o) -> std::shared_ptr<Model> {
+    return std::make_shared<InceptionResnetV1>(o.num_classes);
+  };
+  // The published files carry logits.weight [8631 or 10575, 512]: build the layer they hold.
+  a.infer_options = [](const StateDict& weights, ArchOptions& o) {
+    if (o.num_classes == 0 && weights.contains("logits.weight")) o.num_classes = weights.at("logits.weight").size(0);
+  };
+  out.push_back(std::move(a));
+}
 
 }  // namespace fk::models

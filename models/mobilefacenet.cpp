@@ -1,8 +1,110 @@
-// Placeholder until this family lands: registers no architecture yet.
-#include "models/zoo.h"
+// MobileFaceNet (see mobilefacenet.h) and its zoo entry `mobilefacenet`.
+#include "models/mobilefacenet.h"
+
+#include <cmath>
+
+#include "tensor/creation.h"
+#include "tensor/elementwise.h"
 
 namespace fk::models {
 
-void add_mobilefacenet_archs(std::vector<ArchInfo>&) {}
+namespace mobilefacenet {
+
+ConvBlock::ConvBlock(int64_t inp, int64_t oup, Int2 k, Int2 s, Int2 p, bool dw, bool linear) : linear(linear) {
+  conv = register_module("conv", std::make_shared<Conv2d>(inp, oup, k, s, p, /*dilation=*/1,
+                                                          /*groups=*/dw ? inp : 1, /*bias=*/false));
+  bn = register_module("bn", std::make_shared<BatchNorm2d>(oup));
+  if (!linear) prelu = register_module("prelu", std::make_shared<PReLU>(oup));
+}
+
+Tensor ConvBlock::forward(const Tensor& x) {
+  Tensor y = (*bn)((*conv)(x));
+  return linear ? y : (*prelu)(y);
+}
+
+Bottleneck::Bottleneck(int64_t inp, int64_t oup, int64_t stride, int64_t expansion)
+    : connect(stride == 1 && inp == oup) {
+  const int64_t e = inp * expansion;
+  conv = register_module("conv", std::make_shared<Sequential>(
+      std::make_shared<Conv2d>(inp, e, 1, 1, 0, 1, 1, /*bias=*/false),  // pointwise expansion
+      std::make_shared<BatchNorm2d>(e),
+      std::make_shared<PReLU>(e),
+      std::make_shared<Conv2d>(e, e, 3, stride, 1, 1, /*groups=*/e, /*bias=*/false),  // depthwise
+      std::make_shared<BatchNorm2d>(e),
+      std::make_shared<PReLU>(e),
+      std::make_shared<Conv2d>(e, oup, 1, 1, 0, 1, 1, /*bias=*/false),  // pointwise projection, linear
+      std::make_shared<BatchNorm2d>(oup)));
+}
+
+Tensor Bottleneck::forward(const Tensor& x) { return connect ? add(x, (*conv)(x)) : (*conv)(x); }
+
+namespace {
+
+// The source's initialisation of every Conv2d below `m`: weight ~ N(0, sqrt(2 / (KH * KW * out))).
+// (BatchNorm's weight 1, bias 0 is already the layer default.)
+void init_convs(Module& m) {
+  for (const auto& [name, child] : m.named_children()) {
+    if (auto* c = dynamic_cast<Conv2d*>(child.get())) {
+      const double n = double(c->kernel_size[0] * c->kernel_size[1] * c->out_channels);
+      Tensor w = randn(c->weight.shape());
+      ops::mul_(w, std::sqrt(2.0 / n));
+      ops::copy_(c->weight, w);
+    }
+    init_convs(*child);
+  }
+}
+
+// (expansion t, output channels c, repeats n, first stride s) of each stage, from the source
+struct Stage {
+  int64_t t, c, n, s;
+};
+constexpr Stage kBottleneckSetting[] = {{2, 64, 5, 2}, {4, 128, 1, 2}, {2, 128, 6, 1}, {4, 128, 1, 2}, {2, 128, 2, 1}};
+
+}  // namespace
+
+}  // namespace mobilefacenet
+
+using namespace mobilefacenet;
+
+MobileFaceNet::MobileFaceNet() {
+  conv1 = register_module("conv1", std::make_shared<ConvBlock>(3, 64, 3, 2, 1));                 // 64x56x48
+  dw_conv1 = register_module("dw_conv1", std::make_shared<ConvBlock>(64, 64, 3, 1, 1, /*dw=*/true));
+  blocks = register_module("blocks", std::make_shared<Sequential>());  // -> 128x7x6
+  int64_t inplanes = 64;
+  for (const Stage& st : kBottleneckSetting)
+    for (int64_t i = 0; i < st.n; ++i) {
+      blocks->push_back(std::make_shared<Bottleneck>(inplanes, st.c, i == 0 ? st.s : 1, st.t));
+      inplanes = st.c;
+    }
+  conv2 = register_module("conv2", std::make_shared<ConvBlock>(128, 512, 1, 1, 0));  // 512x7x6
+  // global depthwise conv: one 7x6 filter per channel -> 512x1x1
+  linear7 = register_module("linear7", std::make_shared<ConvBlock>(512, 512, Int2(7, 6), 1, 0, /*dw=*/true,
+                                                                   /*linear=*/true));
+  linear1 = register_module("linear1", std::make_shared<ConvBlock>(512, 128, 1, 1, 0, /*dw=*/false,
+                                                                   /*linear=*/true));
+  init_convs(*this);
+}
+
+Tensor MobileFaceNet::forward(const Tensor& x) {
+  Tensor y = (*conv1)(x);
+  y = (*dw_conv1)(y);
+  y = (*blocks)(y);
+  y = (*conv2)(y);
+  y = (*linear7)(y);
+  y = (*linear1)(y);
+  return flatten(y, 1);
+}
+
+NamedOutputs MobileFaceNet::forward_outputs(const Tensor& x) { return {{"embedding", forward(x)}}; }
+
+void add_mobilefacenet_archs(std::vector<ArchInfo>& out) {
+  ArchInfo a;
+  a.name = "mobilefacenet";
+  a.description = "MobileFaceNet (Xiaoccer/MobileFaceNet_Pytorch, CASIA-WebFace 068.ckpt): raw 128-d embedding";
+  a.channels = 3, a.height = 112, a.width = 96;
+  a.preprocessing = "RGB, 5-point SphereFace alignment to 96x112 (w x h), (x - 127.5) / 128";
+  a.make = [](const ArchOptions&) -> std::shared_ptr<Model> { return std::make_shared<MobileFaceNet>(); };
+  out.push_back(std::move(a));
+}
 
 }  // namespace fk::models

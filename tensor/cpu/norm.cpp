@@ -43,22 +43,23 @@ void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean,
 template <class T>
 void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, int64_t N,
                         int64_t C, int64_t S, T* y) {
-  // x, y: (N, C, S); mean, invstd, weight, bias, scale, shift: (C)
-  // y = x * scale + shift with scale = weight * invstd, shift = bias - mean * scale, folded once per channel
-  std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) {
-    scale[size_t(c)] = invstd[c] * (weight ? weight[c] : T(1));
-    shift[size_t(c)] = (bias ? bias[c] : T(0)) - mean[c] * scale[size_t(c)];
-  }
+  // x, y: (N, C, S); mean, invstd, weight, bias, scale: (C)
+  // y = (x - mean) * scale + bias with scale = weight * invstd. Not folded into x * scale + shift: when a
+  // channel's mean is large against its spread, x * scale and mean * scale are two large terms that
+  // cancel, and float32 loses digits (seen as 1e-3 gradient errors on Inception-ResNet-V1 in train mode);
+  // subtracting the mean first, as PyTorch does, keeps them.
+  std::vector<T> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = invstd[c] * (weight ? weight[c] : T(1));
   // One pass over the N*C planes in memory order (each thread streams one contiguous range): measured
   // 1.65 ms vs 2.45 ms for a loop over channels that hops between the N planes of each channel
   // (8x256x56x56 float, 2 threads).
   parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      const T sc = scale[size_t(p % C)], sh = shift[size_t(p % C)];
+      const int64_t c = p % C;
+      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
       const T* xp = x + p * S;
       T* yp = y + p * S;
-      for (int64_t s = 0; s < S; ++s) yp[s] = xp[s] * sc + sh;
+      for (int64_t s = 0; s < S; ++s) yp[s] = (xp[s] - m) * sc + b;
     }
   });
 }

@@ -2,7 +2,8 @@
 // deterministic weights from each state-dict key (det_fill, the same formula as the Python side),
 // eval-mode outputs, train-mode outputs (dropout off), and parameter gradients of the scalar loss
 // sum over outputs of sum(out * det_uniform("loss.<name>")).
-// Tolerances (issue 4): outputs max |diff| <= 1e-4 * max |expected|; gradients 1e-3 relative.
+// Tolerances (issue 4): outputs max |diff| <= 1e-4 * max |expected|; gradients 1e-3 relative (plus
+// 1e-6 of the largest gradient norm, for gradients that are exactly 0 up to rounding).
 #pragma once
 
 #include <cmath>
@@ -120,6 +121,11 @@ inline void check_model_case(const std::string& dir, models::Model& model, const
     for (std::string line; std::getline(f, line);) names.push_back(line);
   }
   auto norms = fixture(dir + "/grad_norms.npy").to_vector<double>();
+  // Parameters whose exact gradient is 0 (a BatchNorm bias followed by a conv and a train-mode
+  // BatchNorm, which removes any per-channel constant) get rounding noise on both sides: the absolute
+  // floor is relative to the largest gradient norm, not a fixed number.
+  double max_norm = 0;
+  for (double n : norms) max_norm = std::max(max_norm, n);
   auto params = model.named_parameters();
   REQUIRE_MESSAGE(params.size() == names.size(), dir << ": " << params.size() << " parameters, PyTorch has " << names.size());
   for (size_t i = 0; i < params.size(); ++i) {
@@ -129,7 +135,7 @@ inline void check_model_case(const std::string& dir, models::Model& model, const
     if (p.grad().defined())
       for (double g : p.grad().to_vector<double>()) got += g * g;
     got = std::sqrt(got);
-    CHECK_MESSAGE(std::abs(got - norms[i]) <= 1e-3 * norms[i] + 1e-6,
+    CHECK_MESSAGE(std::abs(got - norms[i]) <= 1e-3 * norms[i] + 1e-6 * max_norm,
                   dir << ": |grad " << name << "| = " << got << ", PyTorch " << norms[i]);
   }
   for (const auto& key : grad_keys) {
