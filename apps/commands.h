@@ -14,5 +14,8 @@ int run_selected(CLI::App& app);
 
 void add_demo_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
+void add_align_command(CLI::App& app);
 
 }  // namespace fk::apps

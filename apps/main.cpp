@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("facekit ") + FK_VERSION + " (" + fk::cuda::describe() + ")");
   fk::apps::add_demo_command(app);
   fk::apps::add_inspect_command(app);
+  fk::apps::add_run_command(app);
+  fk::apps::add_detect_command(app);
+  fk::apps::add_align_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,114 @@
+// `facekit run`: --help lists the architectures; outputs written to the .npz equal an in-process
+// forward (a training-checkpoint-style file with a nested state dict and a DataParallel prefix, and
+// PNet on an arbitrary size); errors name the problem: unknown arch, wrong input shape, weights that
+// do not fit, a missing --weights-key.
+#include <filesystem>
+#include <string>
+
+#include "data/npy.h"
+#include "data/weights.h"
+#include "models/model_case.h"
+#include "models/zoo.h"
+#include "test_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Run = fk::test::CliRun;
+using fk::Tensor;
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// a fresh scratch folder per test case
+fs::path scratch(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("facekit_test_run_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// det-filled model of `arch`, its weights saved under `prefix` (e.g. "net_state_dict.module.")
+std::shared_ptr<fk::models::Model> saved_model(const std::string& arch, const fs::path& file, const std::string& prefix) {
+  auto m = fk::models::create(arch);
+  fk::test::det_fill(*m);
+  fk::StateDict sd;
+  for (const auto& [k, t] : m->state_dict()) sd.set(prefix + k, t);
+  fk::data::write_torch(file.string(), sd);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("run: --help lists every architecture with its input") {
+  Run r = fk::test::run_cli("run --help");
+  CHECK_MESSAGE(r.code == 0, r.out);
+  for (const auto& a : fk::models::architectures()) CHECK_MESSAGE(has(r.out, a.name + ": "), a.name);
+  CHECK(has(r.out, "--weights-key"));
+  CHECK(fk::test::run_cli("run").code == 2);
+}
+
+TEST_CASE("run: a checkpoint's nested, DataParallel-prefixed state dict; outputs equal in-process forward") {
+  fs::path d = scratch("ckpt");
+  auto m = saved_model("mobilefacenet", d / "ckpt.pt", "net_state_dict.module.");
+  fk::manual_seed(3);
+  Tensor x = fk::randn({2, 3, 112, 96});
+  fk::data::write_npy((d / "x.npy").string(), x);
+  Run r = fk::test::run_cli("run --arch mobilefacenet --weights " + (d / "ckpt.pt").string() +
+                            " --weights-key net_state_dict --input " + (d / "x.npy").string() + " --output " +
+                            (d / "out.npz").string());
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  fk::StateDict out = fk::data::read_npz((d / "out.npz").string());
+  m->eval();
+  fk::autograd::NoGrad ng;
+  CHECK_CLOSE(out.at("embedding"), m->forward(x), 1e-6, 1e-5, "mobilefacenet embedding via the CLI");
+
+  // without the key the file does not fit: the error names the file, the arch and the keys
+  Run bad = fk::test::run_cli("run --arch mobilefacenet --weights " + (d / "ckpt.pt").string() + " --input " +
+                              (d / "x.npy").string() + " --output " + (d / "o2.npz").string());
+  CHECK(bad.code == 1);
+  CHECK_MESSAGE(has(bad.out, "weights do not fit mobilefacenet"), bad.out);
+  CHECK_FALSE(fs::exists(d / "o2.npz"));
+
+  Run nokey = fk::test::run_cli("run --arch mobilefacenet --weights " + (d / "ckpt.pt").string() +
+                                " --weights-key model --input " + (d / "x.npy").string() + " --output " +
+                                (d / "o3.npz").string());
+  CHECK(nokey.code == 1);
+  CHECK_MESSAGE(has(nokey.out, "no weights under key 'model'"), nokey.out);
+  fs::remove_all(d);
+}
+
+TEST_CASE("run: PNet takes any size and writes prob and reg") {
+  fs::path d = scratch("pnet");
+  auto m = saved_model("pnet", d / "pnet.pt", "");
+  fk::manual_seed(4);
+  Tensor x = fk::randn({1, 3, 31, 45});
+  fk::data::write_npy((d / "x.npy").string(), x);
+  Run r = fk::test::run_cli("run --arch pnet --weights " + (d / "pnet.pt").string() + " --input " +
+                            (d / "x.npy").string() + " --output " + (d / "out.npz").string());
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  fk::StateDict out = fk::data::read_npz((d / "out.npz").string());
+  m->eval();
+  fk::autograd::NoGrad ng;
+  auto want = m->forward_outputs(x);
+  REQUIRE(out.size() == want.size());
+  for (const auto& [name, y] : want) CHECK_CLOSE(out.at(name), y, 1e-6, 1e-5, "pnet " + name);
+
+  // RNet with PNet's weights, and PNet on a 2-d input: both refused with what was expected
+  Run wrong = fk::test::run_cli("run --arch rnet --weights " + (d / "pnet.pt").string() + " --input " +
+                                (d / "x.npy").string() + " --output " + (d / "o.npz").string());
+  CHECK(wrong.code == 1);
+  CHECK_MESSAGE(has(wrong.out, "weights do not fit rnet"), wrong.out);
+  fk::data::write_npy((d / "flat.npy").string(), fk::randn({3, 31}));
+  Run shape = fk::test::run_cli("run --arch pnet --weights " + (d / "pnet.pt").string() + " --input " +
+                                (d / "flat.npy").string() + " --output " + (d / "o.npz").string());
+  CHECK(shape.code == 1);
+  CHECK_MESSAGE(has(shape.out, "pnet expects float32 (N, 3, any, any)"), shape.out);
+  fs::remove_all(d);
+}
+
+TEST_CASE("run: unknown architecture lists the known ones") {
+  Run r = fk::test::run_cli("run --arch resnet9000 --weights x --input y --output z");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "unknown architecture 'resnet9000' (expected one of: "), r.out);
+  CHECK(has(r.out, "mobilefacenet"));
+}
