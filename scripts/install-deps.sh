@@ -2,6 +2,7 @@
 # Installs everything facekit needs to build and test, from Debian packages only.
 #   bash scripts/install-deps.sh          build + test dependencies
 #   bash scripts/install-deps.sh --torch  also Debian's PyTorch, for the fixture scripts and bench/
+#                                         (python3-opencv: optional comparison in make_image_align.py)
 # The CUDA toolkit (nvcc, cuBLAS, cuDNN) is optional and not installed here: when nvcc is on PATH
 # (or in /usr/local/cuda/bin) CMake builds the CUDA backend too.
 set -euo pipefail
@@ -11,8 +12,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(
   build-essential cmake pkg-config git
-  libeigen3-dev libopenblas-openmp-dev libstb-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  libeigen3-dev libopenblas-openmp-dev libstb-dev libjpeg62-turbo-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   python3 python3-numpy
+  curl ca-certificates unzip  # scripts/fetch-weights.sh: the MTCNN weights inside facenet-pytorch's wheel
+  python3-skimage             # ships astronaut.png, the photo the README's main command runs on
   clang libclang-rt-14-dev  # libFuzzer, for scripts/fuzz.sh
 )
 if [ "${1:-}" = "--torch" ]; then

@@ -67,18 +67,21 @@ static void softmax_row(const T* x, int64_t D, bool log, T* y) {
   // x, y: (D)
   T mx = x[0];
   for (int64_t d = 1; d < D; ++d) mx = std::max(mx, x[d]);
-  double sum = 0;
-  for (int64_t d = 0; d < D; ++d) {
-    T e = std::exp(x[d] - mx);
-    if (!log) y[d] = e;
-    sum += double(e);
-  }
   if (log) {
+    double sum = 0;
+    for (int64_t d = 0; d < D; ++d) sum += double(std::exp(x[d] - mx));
     T lse = T(std::log(sum));  // log-sum-exp minus the max
     for (int64_t d = 0; d < D; ++d) y[d] = (x[d] - mx) - lse;
   } else {
-    double inv = 1.0 / sum;
-    for (int64_t d = 0; d < D; ++d) y[d] = T(double(y[d]) * inv);
+    // the sum in T and y = e * (1 / sum), as PyTorch rounds them: a probability that saturates to 1.0
+    // there does here too (MTCNN sorts candidates by such probabilities, and ties keep scan order)
+    T sum = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      y[d] = std::exp(x[d] - mx);
+      sum += y[d];
+    }
+    const T inv = T(1) / sum;
+    for (int64_t d = 0; d < D; ++d) y[d] *= inv;
   }
 }
 
@@ -94,29 +97,32 @@ void softmax_forward(const T* x, int64_t outer, int64_t D, int64_t inner, bool l
   }
   parallel_for(outer, row_grain(D * inner), [&](int64_t o0, int64_t o1) {
     std::vector<T> mx(static_cast<size_t>(inner));        // (inner) max over D
-    std::vector<double> sum(static_cast<size_t>(inner));  // (inner) sum over D of exp(x - max)
+    std::vector<double> sum(static_cast<size_t>(inner));  // (inner) log_softmax: sum over D of exp(x - max)
+    std::vector<T> tsum(static_cast<size_t>(inner));      // (inner) softmax: the same sum in T, as PyTorch
     for (int64_t o = o0; o < o1; ++o) {
       const T* xo = x + o * D * inner;
       T* yo = y + o * D * inner;
       std::copy(xo, xo + inner, mx.begin());
       for (int64_t d = 1; d < D; ++d)
         for (int64_t i = 0; i < inner; ++i) mx[size_t(i)] = std::max(mx[size_t(i)], xo[d * inner + i]);
-      std::fill(sum.begin(), sum.end(), 0.0);
-      for (int64_t d = 0; d < D; ++d)
-        for (int64_t i = 0; i < inner; ++i) {
-          T e = std::exp(xo[d * inner + i] - mx[size_t(i)]);
-          if (!log) yo[d * inner + i] = e;
-          sum[size_t(i)] += double(e);
-        }
       if (log) {
+        std::fill(sum.begin(), sum.end(), 0.0);
+        for (int64_t d = 0; d < D; ++d)
+          for (int64_t i = 0; i < inner; ++i) sum[size_t(i)] += double(std::exp(xo[d * inner + i] - mx[size_t(i)]));
         for (int64_t i = 0; i < inner; ++i) sum[size_t(i)] = std::log(sum[size_t(i)]);  // now log-sum-exp - max
         for (int64_t d = 0; d < D; ++d)
           for (int64_t i = 0; i < inner; ++i)
             yo[d * inner + i] = (xo[d * inner + i] - mx[size_t(i)]) - T(sum[size_t(i)]);
-      } else {
-        for (int64_t i = 0; i < inner; ++i) sum[size_t(i)] = 1.0 / sum[size_t(i)];  // now 1 / sum
+      } else {  // y = e / sum with the sum in T (PyTorch's _vec_softmax rounding)
+        std::fill(tsum.begin(), tsum.end(), T(0));
         for (int64_t d = 0; d < D; ++d)
-          for (int64_t i = 0; i < inner; ++i) yo[d * inner + i] = T(double(yo[d * inner + i]) * sum[size_t(i)]);
+          for (int64_t i = 0; i < inner; ++i) {
+            T e = std::exp(xo[d * inner + i] - mx[size_t(i)]);
+            yo[d * inner + i] = e;
+            tsum[size_t(i)] += e;
+          }
+        for (int64_t d = 0; d < D; ++d)
+          for (int64_t i = 0; i < inner; ++i) yo[d * inner + i] /= tsum[size_t(i)];
       }
     }
   });

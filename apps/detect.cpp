@@ -1,0 +1,107 @@
+// `facekit detect IMAGE_OR_DIR... [--json OUT.json] [--draw OUT_DIR]`: MTCNN face detection
+// (models/mtcnn.h) on photos. JSON, per image: {path, width, height, faces: [{box: [x1,y1,x2,y2],
+// score, landmarks: [[x,y] x5]}]} with the largest face first; an unreadable file gets {path, error}
+// instead, the other files are still processed and the exit code is 1 at the end. --draw writes each
+// image with its boxes (green) and landmarks (red) as OUT_DIR/<relative path>.png.
+// Tests: tests/apps/test_detect_align.cpp.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "apps/commands.h"
+#include "apps/face_inputs.h"
+#include "apps/progress.h"
+#include "data/draw.h"
+#include "data/image.h"
+#include "data/npy.h"
+
+namespace fk::apps {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DetectArgs {
+  std::vector<std::string> inputs;
+  std::string json, draw;
+  DetectorFlags detector;
+};
+
+nlohmann::ordered_json face_json(const models::mtcnn::Face& f) {
+  nlohmann::ordered_json j;
+  j["box"] = {f.box[0], f.box[1], f.box[2], f.box[3]};
+  j["score"] = f.prob;
+  j["landmarks"] = nlohmann::ordered_json::array();
+  for (const auto& p : f.landmarks) j["landmarks"].push_back({p[0], p[1]});
+  return j;
+}
+
+void draw_faces(data::Image& img, const std::vector<models::mtcnn::Face>& faces) {
+  int thick = int(std::max<int64_t>(2, std::min(img.width, img.height) / 300));
+  for (const auto& f : faces) {
+    data::draw_box(img, f.box[0], f.box[1], f.box[2], f.box[3], {0, 255, 0}, thick);
+    for (const auto& p : f.landmarks) data::draw_dot(img, p[0], p[1], {255, 0, 0}, thick + 1);
+  }
+}
+
+int run_detect(const DetectArgs& args) {
+  auto detector = make_detector(args.detector);
+  std::vector<ImageFile> files = collect_images(args.inputs);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  int failures = 0;
+  Progress progress("detect", int64_t(files.size()));
+  for (size_t i = 0; i < files.size(); ++i) {
+    const ImageFile& file = files[i];
+    progress.update(int64_t(i), file.relative);
+    nlohmann::ordered_json entry;
+    entry["path"] = file.path;
+    try {
+      data::Image img = data::read_image(file.path);
+      auto faces = detector->detect(data::image_to_tensor(img));
+      entry["width"] = img.width;
+      entry["height"] = img.height;
+      entry["faces"] = nlohmann::ordered_json::array();
+      for (const auto& f : faces) entry["faces"].push_back(face_json(f));
+      if (!args.draw.empty()) {
+        draw_faces(img, faces);
+        fs::path target = fs::path(args.draw) / fs::path(file.relative).replace_extension(".png");
+        fs::create_directories(target.parent_path());
+        data::write_png(target.string(), img);
+      }
+    } catch (const std::exception& e) {
+      progress.done();
+      std::cerr << "facekit: " << e.what() << "\n";
+      entry["error"] = e.what();
+      ++failures;
+    }
+    out.push_back(entry);
+  }
+  progress.update(int64_t(files.size()));
+  progress.done();
+
+  std::string text = out.dump(2) + "\n";
+  if (args.json.empty() || args.json == "-")
+    std::cout << text;
+  else
+    data::write_file_atomic(args.json, text);
+  if (failures) std::cerr << "facekit: " << failures << " of " << files.size() << " files could not be read\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+void add_detect_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("detect", "Find faces (MTCNN): boxes, scores and five landmarks per face, as JSON");
+  auto args = std::make_shared<DetectArgs>();
+  cmd->add_option("images", args->inputs, "Image files (JPEG, PNG, BMP) or folders (walked recursively)")
+      ->required();
+  cmd->add_option("--json", args->json,
+                  "Write the JSON here (default: stdout): [{path, width, height, faces: [{box, score, landmarks}]}]");
+  cmd->add_option("--draw", args->draw, "Write each image with its boxes and landmarks to this folder (PNG)");
+  add_detector_flags(cmd, args->detector);
+  on_run(cmd, [args]() { return run_detect(*args); });
+}
+
+}  // namespace fk::apps

@@ -1,0 +1,39 @@
+// What the face commands (detect, align, and later embed/identify) share: finding the MTCNN weights,
+// the detector flags, and turning IMAGE_OR_DIR arguments into a list of image files.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/mtcnn.h"
+
+namespace fk::apps {
+
+// The MTCNN weights folder: `flag` when given, else $FACEKIT_WEIGHTS, else ~/.cache/facekit. Throws a
+// one-line error saying how to fetch them when pnet.pt is not there.
+std::string mtcnn_weights_dir(const std::string& flag);
+
+struct DetectorFlags {
+  std::string weights;
+  double min_face = 20;
+  std::vector<double> thresholds = {0.6, 0.7, 0.7};
+  double factor = 0.709;
+};
+// --weights, --min-face, --thresholds a,b,c, --factor
+void add_detector_flags(CLI::App* cmd, DetectorFlags& flags);
+std::unique_ptr<models::mtcnn::Detector> make_detector(const DetectorFlags& flags);
+
+// One input image: its path as found, and its path relative to the argument it came from (the file
+// name for a file argument, the path below the folder for a folder argument) for naming outputs.
+struct ImageFile {
+  std::string path;
+  std::string relative;
+};
+// Files named directly are taken as they are (their content decides whether they are images);
+// folders are walked recursively for .jpg/.jpeg/.png/.bmp files (any case), sorted by path. A
+// missing path is listed too: reading it fails in its turn, so the other files are still processed.
+std::vector<ImageFile> collect_images(const std::vector<std::string>& args);
+
+}  // namespace fk::apps
