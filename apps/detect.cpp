@@ -84,8 +84,11 @@ int run_detect(const DetectArgs& args) {
   std::string text = out.dump(2) + "\n";
   if (args.json.empty() || args.json == "-")
     std::cout << text;
-  else
+  else {
+    fs::path parent = fs::path(args.json).parent_path();
+    if (!parent.empty()) fs::create_directories(parent);
     data::write_file_atomic(args.json, text);
+  }
   if (failures) std::cerr << "facekit: " << failures << " of " << files.size() << " files could not be read\n";
   return failures ? 1 : 0;
 }
