@@ -1,11 +1,13 @@
 // The differentiable pooling ops (torch.nn.functional.max_pool2d, avg_pool2d, adaptive_avg_pool2d):
 // forward by ops::, backward by the dedicated kernels in tensor/cpu/pool.cpp.
 // Tests: tests/autograd/test_pool_grad.cpp.
+#include "autograd/node.h"
 #include "autograd/ops.h"
 
 namespace fk {
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {
+  if (!autograd::needs_grad({&x})) return ops::max_pool2d(x, opts);  // inference: no argmax indices
   auto [y, indices] = ops::max_pool2d_with_indices(x, opts);
   return autograd::record("max_pool2d", y, {x}, [indices = autograd::saved(indices), x_shape = x.shape()](const Tensor& dy) {
     // dx[argmax] += dy; every other input position gets 0

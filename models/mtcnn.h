@@ -44,7 +44,8 @@ class Detector {
   // One image: float32 (3, H, W), RGB, values 0..255.
   std::vector<Face> detect(const Tensor& image) const;
   // Several images of any sizes: PNet runs per image and scale, RNet and ONet on the crops of all images
-  // together, in batches. Same results as detecting each image alone.
+  // together, in batches. The same faces as detecting each image alone (coordinates equal up to float
+  // rounding: the GEMM blocking of RNet/ONet depends on how many crops share a batch).
   std::vector<std::vector<Face>> detect(const std::vector<Tensor>& images) const;
 
   const DetectorOptions& options() const { return opts_; }

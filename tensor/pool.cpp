@@ -92,7 +92,14 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dO
   return {y, indices};
 }
 
-Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) { return max_pool2d_with_indices(x, opts).first; }
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {  // the same values, no indices
+  check_float_input(x, "max_pool2d", "x");
+  const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
+  Tensor xc = x.contiguous();
+  Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
+  dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() { cpu::max_pool2d_forward<T>(g, xc.data<T>(), y.data<T>(), nullptr); });
+  return y;
+}
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
   const char* op = "max_pool2d_backward";

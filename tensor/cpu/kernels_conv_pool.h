@@ -46,7 +46,8 @@ struct Pool2dGeometry {
   bool count_include_pad = true;  // avg_pool2d only
 };
 
-// y (planes, OH, OW) and idx (planes, OH, OW): flat index ih*W + iw of each window's maximum
+// y (planes, OH, OW) and idx (planes, OH, OW): flat index ih*W + iw of each window's maximum;
+// idx may be null when no indices are wanted (inference)
 template <class T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* idx);
 // dx = 0; dx[idx] += dy

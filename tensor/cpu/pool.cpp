@@ -21,39 +21,47 @@ static int64_t plane_grain(int64_t work_per_plane) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, work_per_plane));
 }
 
+// The window loop of one plane; WithIndex picks whether the argmax is tracked (autograd needs it,
+// inference does not, and leaving it out lets the compiler keep `best` in a register).
+template <class T, bool WithIndex>
+static void max_pool2d_plane(const Pool2dGeometry& g, const T* xp, T* yp, int64_t* ip) {
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    // first in-bounds tap and end of the window's rows (dilated taps only)
+    int64_t ih0 = oh * g.SH - g.PH;
+    const int64_t ih1 = std::min(ih0 + (g.KH - 1) * g.DH + 1, g.H);
+    while (ih0 < 0) ih0 += g.DH;
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t iw0 = ow * g.SW - g.PW;
+      const int64_t iw1 = std::min(iw0 + (g.KW - 1) * g.DW + 1, g.W);
+      while (iw0 < 0) iw0 += g.DW;
+      T best = -std::numeric_limits<T>::infinity();
+      // PyTorch starts the index at the first in-bounds tap (it wins when every value is -inf);
+      // -1 marks a window with no in-bounds tap at all (possible only with large dilation)
+      int64_t best_i = (ih0 < ih1 && iw0 < iw1) ? ih0 * g.W + iw0 : -1;
+      for (int64_t ih = ih0; ih < ih1; ih += g.DH)
+        for (int64_t iw = iw0; iw < iw1; iw += g.DW) {
+          const T v = xp[ih * g.W + iw];
+          if (v > best || std::isnan(v)) {  // NaN wins (the last NaN's index), as in PyTorch
+            best = v;
+            if constexpr (WithIndex) best_i = ih * g.W + iw;
+          }
+        }
+      yp[oh * g.OW + ow] = best;
+      if constexpr (WithIndex) ip[oh * g.OW + ow] = best_i;
+    }
+  }
+}
+
 template <class T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* idx) {
+  // x: (planes, H, W); y, idx: (planes, OH, OW); idx may be null (no indices wanted)
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
   parallel_for(g.planes, plane_grain(OHW * g.KH * g.KW), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * HW;  // x: (planes, H, W)
-      T* yp = y + p * OHW;       // y, idx: (planes, OH, OW)
-      int64_t* ip = idx + p * OHW;
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        // first in-bounds tap and end of the window's rows (dilated taps only)
-        int64_t ih0 = oh * g.SH - g.PH;
-        const int64_t ih1 = std::min(ih0 + (g.KH - 1) * g.DH + 1, g.H);
-        while (ih0 < 0) ih0 += g.DH;
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          int64_t iw0 = ow * g.SW - g.PW;
-          const int64_t iw1 = std::min(iw0 + (g.KW - 1) * g.DW + 1, g.W);
-          while (iw0 < 0) iw0 += g.DW;
-          T best = -std::numeric_limits<T>::infinity();
-          // PyTorch starts the index at the first in-bounds tap (it wins when every value is -inf);
-          // -1 marks a window with no in-bounds tap at all (possible only with large dilation)
-          int64_t best_i = (ih0 < ih1 && iw0 < iw1) ? ih0 * g.W + iw0 : -1;
-          for (int64_t ih = ih0; ih < ih1; ih += g.DH)
-            for (int64_t iw = iw0; iw < iw1; iw += g.DW) {
-              const T v = xp[ih * g.W + iw];
-              if (v > best || std::isnan(v)) {
-                best = v;
-                best_i = ih * g.W + iw;
-              }
-            }
-          yp[oh * g.OW + ow] = best;
-          ip[oh * g.OW + ow] = best_i;
-        }
-      }
+      if (idx)
+        max_pool2d_plane<T, true>(g, x + p * HW, y + p * OHW, idx + p * OHW);
+      else
+        max_pool2d_plane<T, false>(g, x + p * HW, y + p * OHW, nullptr);
     }
   });
 }

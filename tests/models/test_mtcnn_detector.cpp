@@ -108,3 +108,33 @@ TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../
   MESSAGE("compared " << images << " photos, " << faces << " faces with facenet-pytorch");
   CHECK(images > 0);
 }
+
+TEST_CASE("mtcnn: a batch of images of different sizes gives what each image gives alone") {
+  namespace fs = std::filesystem;
+  const fs::path faces_dir = fs::path(FK_SHARED_DATA_DIR) / "faces", weights = fs::path(FK_SHARED_DATA_DIR) / "mtcnn";
+  if (!fs::exists(faces_dir / "multiface.jpg") || !fs::exists(weights / "pnet.pt")) {
+    MESSAGE("skipped: ../shared/data/faces or ../shared/data/mtcnn is absent");
+    return;
+  }
+  models::mtcnn::Detector detector(weights.string());
+  std::vector<Tensor> images;
+  for (const char* rel : {"multiface.jpg", "openface/examples/lennon-1.jpg", "dlib/johns/John_Simm/000306_00470223.jpg"})
+    images.push_back(data::image_to_tensor(data::read_image((faces_dir / rel).string())));
+  images.push_back(zeros({3, 40, 50}));  // no face at all
+  auto batched = detector.detect(images);
+  REQUIRE(batched.size() == images.size());
+  CHECK(batched[0].size() == 6);
+  CHECK(batched[3].empty());
+  for (size_t i = 0; i < images.size(); ++i) {
+    auto alone = detector.detect(images[i]);
+    REQUIRE(alone.size() == batched[i].size());
+    for (size_t k = 0; k < alone.size(); ++k) {
+      // equal up to rounding: GEMM blocking depends on how many crops share a batch
+      CHECK(alone[k].prob == doctest::Approx(batched[i][k].prob).epsilon(1e-5));
+      for (size_t c = 0; c < 4; ++c) CHECK(std::abs(alone[k].box[c] - batched[i][k].box[c]) < 1e-2);
+    }
+  }
+  // a wrong layout is refused with what was expected
+  CHECK_THROWS_WITH_AS(detector.detect(zeros({40, 50, 3})), doctest::Contains("expected a float32 (3, H, W) RGB image"),
+                       std::invalid_argument);
+}
