@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,72 @@ inline void check_model_case(const std::string& dir, models::Model& model, const
     Tensor g = model.parameter(key).grad();
     REQUIRE_MESSAGE(g.defined(), dir << ": no gradient reached " << key);
     CHECK_SCALED(g, fixture(dir + "/grad_" + key + ".npy"), 1e-3, dir + " grad " + key);
+  }
+}
+
+// ---- PyTorch's state-dict listing (keys, shapes, parameter count), committed by the fixture scripts
+// in one of two formats (make_ir.py's <arch>_keys.txt, make_inception_mobilefacenet.py's state_dict.txt)
+
+// <arch>_keys.txt: "num_parameters N", then "key d0 d1 ..." per state-dict entry of PyTorch's model.
+// Checks that `m` has the same keys in the same order, the same shapes and the same parameter count.
+inline void check_keys_like_pytorch(const std::string& rel, const Module& m) {
+  std::ifstream f(test::fixture_path(rel));
+  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
+  std::string word;
+  int64_t num_parameters = 0;
+  f >> word >> num_parameters;
+  REQUIRE(word == "num_parameters");
+  CHECK_MESSAGE(m.num_parameters() == num_parameters, rel << ": " << m.num_parameters() << " parameters, PyTorch has "
+                                                          << num_parameters);
+  std::vector<std::pair<std::string, Shape>> want;
+  for (std::string line; std::getline(f, line);) {
+    if (line.empty()) continue;
+    std::istringstream is(line);
+    std::string key;
+    is >> key;
+    Shape shape;
+    for (int64_t d; is >> d;) shape.push_back(d);
+    want.emplace_back(key, shape);
+  }
+  StateDict sd = m.state_dict();
+  CHECK_MESSAGE(sd.size() == want.size(), rel << ": " << sd.size() << " state-dict keys, PyTorch has " << want.size());
+  for (size_t i = 0; i < std::min(sd.size(), want.size()); ++i) {
+    const auto& [key, t] = sd.items()[i];
+    CHECK_MESSAGE(key == want[i].first, rel << ": key " << i << " is '" << key << "', PyTorch's is '" << want[i].first << "'");
+    CHECK_MESSAGE(t.shape() == want[i].second, rel << ": " << key << " has shape " << shape_str(t.shape())
+                                                   << ", PyTorch's is " << shape_str(want[i].second));
+  }
+}
+
+// state_dict.txt: "# parameters: N", then "<key> [d0, d1, ...]" per state-dict entry, in order
+inline std::pair<int64_t, std::vector<std::string>> read_state_dict_list(const std::string& rel) {
+  std::ifstream f(test::fixture_path(rel));
+  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
+  std::string line;
+  std::getline(f, line);
+  REQUIRE(line.rfind("# parameters: ", 0) == 0);
+  int64_t n = std::stoll(line.substr(14));
+  std::vector<std::string> entries;
+  while (std::getline(f, line)) entries.push_back(line);
+  return {n, entries};
+}
+
+// "<key> [d0, d1, ...]" as the fixture writes it
+inline std::string entry_line(const std::string& key, const Shape& s) {
+  std::ostringstream os;
+  os << key << " [";
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << "]";
+  return os.str();
+}
+
+// The model's state dict is the first `n` entries of `want`: same keys, same order, same shapes.
+inline void check_entries(const Module& m, const std::vector<std::string>& want, size_t n) {
+  auto items = m.state_dict().items();
+  REQUIRE_MESSAGE(items.size() == n, items.size() << " state-dict entries, PyTorch has " << n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string got = entry_line(items[i].first, items[i].second.shape());
+    CHECK_MESSAGE(got == want[i], "entry " << i << ": '" << got << "', PyTorch's '" << want[i] << "'");
   }
 }
 

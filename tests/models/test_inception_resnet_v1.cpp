@@ -19,54 +19,22 @@ namespace {
 
 const char* kDir = "inception_resnet_v1";
 
-// state_dict.txt: "# parameters: N", then "<key> [d0, d1, ...]" per state-dict entry, in order
-std::pair<int64_t, std::vector<std::string>> read_state_dict_list(const std::string& rel) {
-  std::ifstream f(test::fixture_path(rel));
-  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
-  std::string line;
-  std::getline(f, line);
-  REQUIRE(line.rfind("# parameters: ", 0) == 0);
-  int64_t n = std::stoll(line.substr(14));
-  std::vector<std::string> entries;
-  while (std::getline(f, line)) entries.push_back(line);
-  return {n, entries};
-}
-
-// "<key> [d0, d1, ...]" as the fixture writes it
-std::string entry_line(const std::string& key, const Shape& s) {
-  std::ostringstream os;
-  os << key << " [";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  os << "]";
-  return os.str();
-}
-
-// The model's state dict is the first `n` entries of `want`: same keys, same order, same shapes.
-void check_entries(const Module& m, const std::vector<std::string>& want, size_t n) {
-  auto items = m.state_dict().items();
-  REQUIRE_MESSAGE(items.size() == n, items.size() << " state-dict entries, PyTorch has " << n);
-  for (size_t i = 0; i < n; ++i) {
-    std::string got = entry_line(items[i].first, items[i].second.shape());
-    CHECK_MESSAGE(got == want[i], "entry " << i << ": '" << got << "', PyTorch's '" << want[i] << "'");
-  }
-}
-
 }  // namespace
 
 TEST_CASE("inception_resnet_v1: state-dict keys, shapes and parameter count equal facenet-pytorch's") {
-  auto [num_parameters, want] = read_state_dict_list(std::string(kDir) + "/state_dict.txt");
+  auto [num_parameters, want] = test::read_state_dict_list(std::string(kDir) + "/state_dict.txt");
   REQUIRE(want.size() == 716);  // reference models.md §2
 
   SUBCASE("with the 8631-class logits of the VGGFace2 release") {
     models::InceptionResnetV1 model(8631);
-    check_entries(model, want, want.size());
+    test::check_entries(model, want, want.size());
     CHECK(model.num_parameters() == num_parameters);
   }
   SUBCASE("without logits: the same list minus logits.weight and logits.bias") {
     REQUIRE(want[714] == "logits.weight [8631, 512]");
     REQUIRE(want[715] == "logits.bias [8631]");
     models::InceptionResnetV1 model;
-    check_entries(model, want, 714);
+    test::check_entries(model, want, 714);
     CHECK(model.num_parameters() == num_parameters - 8631 * 512 - 8631);
   }
 }

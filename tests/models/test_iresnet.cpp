@@ -19,37 +19,6 @@ using namespace fk;
 
 namespace {
 
-// <arch>_keys.txt: "num_parameters N", then "key d0 d1 ..." per state-dict entry of PyTorch's model.
-// Checks that `m` has the same keys in the same order, the same shapes and the same parameter count.
-void check_keys_like_pytorch(const std::string& rel, const Module& m) {
-  std::ifstream f(test::fixture_path(rel));
-  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
-  std::string word;
-  int64_t num_parameters = 0;
-  f >> word >> num_parameters;
-  REQUIRE(word == "num_parameters");
-  CHECK_MESSAGE(m.num_parameters() == num_parameters, rel << ": " << m.num_parameters() << " parameters, PyTorch has "
-                                                          << num_parameters);
-  std::vector<std::pair<std::string, Shape>> want;
-  for (std::string line; std::getline(f, line);) {
-    if (line.empty()) continue;
-    std::istringstream is(line);
-    std::string key;
-    is >> key;
-    Shape shape;
-    for (int64_t d; is >> d;) shape.push_back(d);
-    want.emplace_back(key, shape);
-  }
-  StateDict sd = m.state_dict();
-  CHECK_MESSAGE(sd.size() == want.size(), rel << ": " << sd.size() << " state-dict keys, PyTorch has " << want.size());
-  for (size_t i = 0; i < std::min(sd.size(), want.size()); ++i) {
-    const auto& [key, t] = sd.items()[i];
-    CHECK_MESSAGE(key == want[i].first, rel << ": key " << i << " is '" << key << "', PyTorch's is '" << want[i].first << "'");
-    CHECK_MESSAGE(t.shape() == want[i].second, rel << ": " << key << " has shape " << shape_str(t.shape())
-                                                   << ", PyTorch's is " << shape_str(want[i].second));
-  }
-}
-
 // A zoo model computing in float64: the caller converts its parameters and buffers with
 // to(DType::Float64), and forward converts the (float32) fixture input. The train-mode cases are
 // recorded in float64 (tests/fixtures/make_ir.py says why: dozens of BN biases have an exactly zero
@@ -76,7 +45,7 @@ void check_layout(const std::string& arch, const models::IResNet& model) {
   CHECK(info.height == 112);
   CHECK(info.width == 112);
   CHECK(info.preprocessing == "RGB, (x / 255 - 0.5) / 0.5");
-  check_keys_like_pytorch("iresnet/" + arch + "_keys.txt", model);
+  test::check_keys_like_pytorch("iresnet/" + arch + "_keys.txt", model);
   const Tensor& w = model.features->weight;
   CHECK_FALSE(w.requires_grad());
   auto v = w.to_vector<double>();

@@ -18,37 +18,6 @@ using namespace fk;
 
 namespace {
 
-// <arch>_keys.txt: "num_parameters N", then "key d0 d1 ..." per state-dict entry of PyTorch's model.
-// Checks that `m` has the same keys in the same order, the same shapes and the same parameter count.
-void check_keys_like_pytorch(const std::string& rel, const Module& m) {
-  std::ifstream f(test::fixture_path(rel));
-  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
-  std::string word;
-  int64_t num_parameters = 0;
-  f >> word >> num_parameters;
-  REQUIRE(word == "num_parameters");
-  CHECK_MESSAGE(m.num_parameters() == num_parameters, rel << ": " << m.num_parameters() << " parameters, PyTorch has "
-                                                          << num_parameters);
-  std::vector<std::pair<std::string, Shape>> want;
-  for (std::string line; std::getline(f, line);) {
-    if (line.empty()) continue;
-    std::istringstream is(line);
-    std::string key;
-    is >> key;
-    Shape shape;
-    for (int64_t d; is >> d;) shape.push_back(d);
-    want.emplace_back(key, shape);
-  }
-  StateDict sd = m.state_dict();
-  CHECK_MESSAGE(sd.size() == want.size(), rel << ": " << sd.size() << " state-dict keys, PyTorch has " << want.size());
-  for (size_t i = 0; i < std::min(sd.size(), want.size()); ++i) {
-    const auto& [key, t] = sd.items()[i];
-    CHECK_MESSAGE(key == want[i].first, rel << ": key " << i << " is '" << key << "', PyTorch's is '" << want[i].first << "'");
-    CHECK_MESSAGE(t.shape() == want[i].second, rel << ": " << key << " has shape " << shape_str(t.shape())
-                                                   << ", PyTorch's is " << shape_str(want[i].second));
-  }
-}
-
 // A zoo model computing in float64: the caller converts its parameters and buffers with
 // to(DType::Float64), and forward converts the (float32) fixture input. The train-mode cases are
 // recorded in float64 (tests/fixtures/make_ir.py says why: dozens of BN biases have an exactly zero
@@ -81,7 +50,7 @@ TEST_CASE("irse: ir_50 and ir_se_50 have PyTorch's state-dict keys, shapes, para
       CHECK(info.preprocessing == "RGB, (x - 127.5) / 128");
       auto model = std::dynamic_pointer_cast<models::IRBackbone>(info.make({}));
       REQUIRE(model != nullptr);
-      check_keys_like_pytorch(std::string("irse/") + arch + "_keys.txt", *model);
+      test::check_keys_like_pytorch(std::string("irse/") + arch + "_keys.txt", *model);
       std::string printed = (*model->body)[0]->repr() + "\n" + (*model->body)[3]->repr() + "\n";
       CHECK(printed == read_text(std::string("irse/") + arch + "_repr.txt"));
       if (std::string(arch) == "ir_50") {
@@ -99,7 +68,7 @@ TEST_CASE("irse: ir_50 and ir_se_50 have PyTorch's state-dict keys, shapes, para
 
 TEST_CASE("irse: ir_101 has PyTorch's state-dict layout and matches it in eval mode (float32)") {
   auto model = models::create("ir_101");
-  check_keys_like_pytorch("irse/ir_101_keys.txt", *model);
+  test::check_keys_like_pytorch("irse/ir_101_keys.txt", *model);
   test::check_model_case("irse/ir_101", *model);
 }
 

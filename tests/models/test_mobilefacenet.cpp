@@ -19,28 +19,6 @@ namespace {
 
 const char* kDir = "mobilefacenet";
 
-// state_dict.txt: "# parameters: N", then "<key> [d0, d1, ...]" per state-dict entry, in order
-std::pair<int64_t, std::vector<std::string>> read_state_dict_list(const std::string& rel) {
-  std::ifstream f(test::fixture_path(rel));
-  REQUIRE_MESSAGE(f.good(), "missing fixture " << rel);
-  std::string line;
-  std::getline(f, line);
-  REQUIRE(line.rfind("# parameters: ", 0) == 0);
-  int64_t n = std::stoll(line.substr(14));
-  std::vector<std::string> entries;
-  while (std::getline(f, line)) entries.push_back(line);
-  return {n, entries};
-}
-
-// "<key> [d0, d1, ...]" as the fixture writes it
-std::string entry_line(const std::string& key, const Shape& s) {
-  std::ostringstream os;
-  os << key << " [";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  os << "]";
-  return os.str();
-}
-
 double cosine(const Tensor& e, int64_t i, int64_t j) {
   auto a = select(e, 0, i).to_vector<double>(), b = select(e, 0, j).to_vector<double>();
   double ab = 0, aa = 0, bb = 0;
@@ -51,13 +29,13 @@ double cosine(const Tensor& e, int64_t i, int64_t j) {
 }  // namespace
 
 TEST_CASE("mobilefacenet: state-dict keys, shapes and parameter count equal the source's") {
-  auto [num_parameters, want] = read_state_dict_list(std::string(kDir) + "/state_dict.txt");
+  auto [num_parameters, want] = test::read_state_dict_list(std::string(kDir) + "/state_dict.txt");
   models::MobileFaceNet model;
   auto items = model.state_dict().items();
   REQUIRE(want.size() == 333);  // the checkpoint's net_state_dict
   REQUIRE_MESSAGE(items.size() == want.size(), items.size() << " state-dict entries, PyTorch has " << want.size());
   for (size_t i = 0; i < want.size(); ++i) {
-    std::string got = entry_line(items[i].first, items[i].second.shape());
+    std::string got = test::entry_line(items[i].first, items[i].second.shape());
     CHECK_MESSAGE(got == want[i], "entry " << i << ": '" << got << "', PyTorch's '" << want[i] << "'");
   }
   CHECK(num_parameters == 999552);  // the checkpoint README
