@@ -99,7 +99,7 @@ TEST_CASE("detect: JSON per image, --draw, and bad files reported while the othe
   fs::remove_all(d);
 }
 
-TEST_CASE("align: identity folders in, aligned crops out, for each template; --all; no-face images listed") {
+TEST_CASE("align: identity folders in, aligned crops out, for each template, --all, no-face images listed") {
   if (!have_data()) {
     MESSAGE("skipped: ../shared/data/faces or ../shared/data/mtcnn is absent");
     return;

@@ -47,7 +47,7 @@ TEST_CASE("run: --help lists every architecture with its input") {
   CHECK(fk::test::run_cli("run").code == 2);
 }
 
-TEST_CASE("run: a checkpoint's nested, DataParallel-prefixed state dict; outputs equal in-process forward") {
+TEST_CASE("run: a checkpoint's nested, DataParallel-prefixed state dict, outputs equal in-process forward") {
   fs::path d = scratch("ckpt");
   auto m = saved_model("mobilefacenet", d / "ckpt.pt", "net_state_dict.module.");
   fk::manual_seed(3);

@@ -77,7 +77,7 @@ TEST_CASE("similarity_transform: a hand-worked exact similarity is recovered") {
   CHECK_THROWS_AS(fk::data::similarity_transform({{NAN, 1}, {2, 1}}, {{0, 0}, {1, 1}}), fk::Error);
 }
 
-TEST_CASE("invert_affine: M * M^-1 is the identity; singular matrices are refused") {
+TEST_CASE("invert_affine: M * M^-1 is the identity, singular matrices are refused") {
   Affine M;
   const double m[6] = {0.9, 0.25, 1.3, -0.15, 1.1, -2.7};
   M = affine_from(m);

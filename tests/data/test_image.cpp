@@ -329,7 +329,7 @@ TEST_CASE("resize_area: torch interpolate(mode=\"area\") on tensors, and .byte()
   CHECK_THROWS_AS(fk::data::resize_area(fk::zeros({3, 4}), 2, 2), fk::Error);
 }
 
-TEST_CASE("real photos: decode like PIL; Pillow resize and facenet-pytorch extract_face match bit for bit") {
+TEST_CASE("real photos: decode like PIL, Pillow resize and facenet-pytorch extract_face match bit for bit") {
   const std::string faces = std::string(FK_SHARED_DATA_DIR) + "/faces";
   if (!fs::exists(faces + "/test_images")) {
     MESSAGE("skipped: ", faces, " not present (shared real-photo folder)");

@@ -89,7 +89,7 @@ TEST_CASE("pickle VM: protocol-4 FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL,
   CHECK(s->items.size() == 2);
 }
 
-TEST_CASE("pickle VM: OrderedDict BUILD keeps _metadata; unknown classes become inert records") {
+TEST_CASE("pickle VM: OrderedDict BUILD keeps _metadata, unknown classes become inert records") {
   std::string od = "ccollections\nOrderedDict\n)R";
   std::string p = "\x80\x02"s + od + "(" + str("w") + "K\x01u}" + str("_metadata") + od + "sb.";
   Loaded l(p);

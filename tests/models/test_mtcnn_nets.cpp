@@ -99,7 +99,7 @@ TEST_CASE("mtcnn nets: the zoo entries") {
   CHECK(dynamic_cast<models::ONet*>(o.make({}).get()) != nullptr);
 }
 
-TEST_CASE("mtcnn nets: output names and shapes; forward returns prob") {
+TEST_CASE("mtcnn nets: output names and shapes, forward returns prob") {
   autograd::NoGrad ng;
   SUBCASE("pnet: one cell per 12x12 window, stride 2, ceil-mode pooling") {
     models::PNet net;
