@@ -212,4 +212,24 @@ inline void check_entries(const Module& m, const std::vector<std::string>& want,
   }
 }
 
+// ---- float64 runs and fixture text, for the families whose train-mode cases are recorded in float64
+
+// A zoo model computing in float64: the caller converts its parameters and buffers with
+// to(DType::Float64), and forward converts the (float32) fixture input. The train-mode cases are
+// recorded in float64 (tests/fixtures/make_ir.py says why: dozens of BN biases have an exactly zero
+// gradient in train mode, where float32 returns rounding noise above a fixed 1e-6 floor).
+template <class Net>
+class InFloat64 : public Net {
+ public:
+  using Net::Net;
+  Tensor forward(const Tensor& x) override { return Net::forward(x.to(DType::Float64)); }
+};
+
+inline std::string read_text(const std::string& rel) {
+  std::ifstream f(test::fixture_path(rel));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
 }  // namespace fk::test

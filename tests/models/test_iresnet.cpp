@@ -19,24 +19,6 @@ using namespace fk;
 
 namespace {
 
-// A zoo model computing in float64: the caller converts its parameters and buffers with
-// to(DType::Float64), and forward converts the (float32) fixture input. The train-mode cases are
-// recorded in float64 (tests/fixtures/make_ir.py says why: dozens of BN biases have an exactly zero
-// gradient in train mode, where float32 returns rounding noise above model_case's 1e-6 floor).
-template <class Net>
-class InFloat64 : public Net {
- public:
-  using Net::Net;
-  Tensor forward(const Tensor& x) override { return Net::forward(x.to(DType::Float64)); }
-};
-
-std::string read_text(const std::string& rel) {
-  std::ifstream f(test::fixture_path(rel));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // The checks every architecture shares: registry entry, PyTorch's state-dict layout, and the frozen
 // features.weight (a parameter without requires_grad, fixed at 1).
 void check_layout(const std::string& arch, const models::IResNet& model) {
@@ -63,7 +45,7 @@ TEST_CASE("iresnet: iresnet50 has PyTorch's state-dict layout, printed blocks an
   REQUIRE(model != nullptr);
   check_layout("iresnet50", *model);
   std::string printed = (*model->layer1)[0]->repr() + "\n" + (*model->layer1)[1]->repr() + "\n";
-  CHECK(printed == read_text("iresnet/iresnet50_repr.txt"));
+  CHECK(printed == test::read_text("iresnet/iresnet50_repr.txt"));
   // 43,628,992 values (parameters and running statistics) as models.md says; it also says 476 keys,
   // but the release's iresnet50 has 475 (PyTorch 1.13, make_ir.py): 79 BatchNorms * 5 + 80 others
   StateDict sd = model->state_dict();
@@ -86,7 +68,7 @@ TEST_CASE("iresnet: iresnet18, 34 and 100 have PyTorch's state-dict layout and m
 }
 
 TEST_CASE("iresnet: iresnet50 matches PyTorch in eval and train mode, with gradients (float64)") {
-  auto model = std::make_shared<InFloat64<models::IResNet>>(std::array<int64_t, 4>{3, 4, 14, 3});
+  auto model = std::make_shared<test::InFloat64<models::IResNet>>(std::array<int64_t, 4>{3, 4, 14, 3});
   model->to(DType::Float64);
   test::check_model_case("iresnet/iresnet50", *model, {"features.bias", "prelu.weight", "layer1.0.prelu.weight"});
   // as in PyTorch, backward never reaches the frozen weight (check_model_case compares its norm, 0)

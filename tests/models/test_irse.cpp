@@ -18,24 +18,6 @@ using namespace fk;
 
 namespace {
 
-// A zoo model computing in float64: the caller converts its parameters and buffers with
-// to(DType::Float64), and forward converts the (float32) fixture input. The train-mode cases are
-// recorded in float64 (tests/fixtures/make_ir.py says why: dozens of BN biases have an exactly zero
-// gradient in train mode, where float32 returns rounding noise above model_case's 1e-6 floor).
-template <class Net>
-class InFloat64 : public Net {
- public:
-  using Net::Net;
-  Tensor forward(const Tensor& x) override { return Net::forward(x.to(DType::Float64)); }
-};
-
-std::string read_text(const std::string& rel) {
-  std::ifstream f(test::fixture_path(rel));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 // Each full model is built once per test case (tens of millions of weights to initialise), so a
@@ -52,7 +34,7 @@ TEST_CASE("irse: ir_50 and ir_se_50 have PyTorch's state-dict keys, shapes, para
       REQUIRE(model != nullptr);
       test::check_keys_like_pytorch(std::string("irse/") + arch + "_keys.txt", *model);
       std::string printed = (*model->body)[0]->repr() + "\n" + (*model->body)[3]->repr() + "\n";
-      CHECK(printed == read_text(std::string("irse/") + arch + "_repr.txt"));
+      CHECK(printed == test::read_text(std::string("irse/") + arch + "_repr.txt"));
       if (std::string(arch) == "ir_50") {
         // models.md: 349 keys, 43,601,344 values (parameters and running statistics)
         StateDict sd = model->state_dict();
@@ -73,14 +55,14 @@ TEST_CASE("irse: ir_101 has PyTorch's state-dict layout and matches it in eval m
 }
 
 TEST_CASE("irse: ir_50 matches PyTorch in eval and train mode, with gradients (float64)") {
-  auto model = std::make_shared<InFloat64<models::IRBackbone>>(112, 50, "ir");
+  auto model = std::make_shared<test::InFloat64<models::IRBackbone>>(112, 50, "ir");
   model->to(DType::Float64);
   test::check_model_case("irse/ir_50", *model,
                          {"input_layer.2.weight", "output_layer.4.bias", "body.3.shortcut_layer.1.weight"});
 }
 
 TEST_CASE("irse: ir_se_50 matches PyTorch in eval and train mode, with gradients (float64)") {
-  auto model = std::make_shared<InFloat64<models::IRBackbone>>(112, 50, "ir_se");
+  auto model = std::make_shared<test::InFloat64<models::IRBackbone>>(112, 50, "ir_se");
   model->to(DType::Float64);
   test::check_model_case("irse/ir_se_50", *model,
                          {"input_layer.2.weight", "output_layer.4.bias", "body.3.shortcut_layer.1.weight",
