@@ -81,7 +81,7 @@ Tensor crops(const Tensor& image, std::vector<Candidate>& cs, int64_t size) {
     int64_t x = std::max<int64_t>(trunc(c.box[0]), 1), y = std::max<int64_t>(trunc(c.box[1]), 1);
     int64_t ex = std::min<int64_t>(trunc(c.box[2]), W), ey = std::min<int64_t>(trunc(c.box[3]), H);
     if (!(ey > y - 1 && ex > x - 1)) continue;
-    Tensor patch = ops::slice(ops::slice(image, 1, y - 1, ey), 2, x - 1, ex).contiguous();
+    Tensor patch = ops::slice(ops::slice(image, 1, y - 1, ey), 2, x - 1, ex);  // a view: the pool reads it once
     out.push_back(resample(ops::unsqueeze(patch, 0), size, size));
     kept.push_back(c);
   }
@@ -264,15 +264,13 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
     if (!owner.empty()) {
       Tensor x = ops::cat(batch_crops, 0);
       auto store = [&](int64_t s, const Tensor& prob, const Tensor& reg, const Tensor* marks) {
-        Tensor pc = prob.contiguous(), rc = reg.contiguous();
+        Tensor pc = prob.contiguous(), rc = reg.contiguous(), mc = marks ? marks->contiguous() : Tensor();
         for (int64_t i = 0; i < pc.size(0); ++i) {
           auto [b, k] = owner[size_t(s + i)];
           score[size_t(s + i)] = pc.data<float>()[i * 2 + 1];
           for (int j = 0; j < 4; ++j) cands[b][k].reg[j] = rc.data<float>()[i * 4 + j];
-          if (marks) {
-            Tensor mc = marks->contiguous();
+          if (marks)
             for (int j = 0; j < 10; ++j) cands[b][k].marks[j] = mc.data<float>()[i * 10 + j];
-          }
         }
       };
       if (stage == 2)
