@@ -1,0 +1,457 @@
+// Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format.
+#include "layers/optim.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "layers/activation.h"
+#include "layers/batchnorm.h"
+#include "tensor/creation.h"
+
+namespace fk::optim {
+
+namespace {
+
+Tensor scalar64(double v) { return scalar_tensor(v, DType::Float64); }
+
+// The parameter checks every update needs: a defined, contiguous CPU float32/float64 tensor.
+void check_param(const std::string& name, const Tensor& p) {
+  FK_CHECK(p.defined(), "optim: parameter '", name, "' is undefined");
+  FK_CHECK(p.device().is_cpu(), "optim: parameter '", name, "' is on ", p.device().str(),
+           "; only CPU updates are implemented");
+  FK_CHECK(is_compute_float(p.dtype()), "optim: parameter '", name, "' has dtype ", dtype_name(p.dtype()),
+           "; expected float32 or float64");
+  FK_CHECK(p.is_contiguous(), "optim: parameter '", name, "' is not contiguous");
+}
+
+// The gradient of `p` as a contiguous tensor of p's dtype and shape.
+Tensor usable_grad(const std::string& name, const Tensor& p) {
+  Tensor g = p.grad();
+  FK_CHECK(g.shape() == p.shape(), "optim: parameter '", name, "' ", shape_str(p.shape()), " has a gradient of shape ",
+           shape_str(g.shape()));
+  if (g.dtype() != p.dtype()) g = g.to(p.dtype());
+  return g.contiguous();
+}
+
+// "state.<name>.<field>" -> {name, field}; the name may contain dots, the field never does.
+bool split_state_key(const std::string& key, std::string& name, std::string& field) {
+  const std::string prefix = "state.";
+  if (key.rfind(prefix, 0) != 0) return false;
+  size_t dot = key.rfind('.');
+  if (dot <= prefix.size()) return false;
+  name = key.substr(prefix.size(), dot - prefix.size());
+  field = key.substr(dot + 1);
+  return true;
+}
+
+// "param_groups.<i>.<field>" -> {i, field}
+bool split_group_key(const std::string& key, size_t& index, std::string& field) {
+  const std::string prefix = "param_groups.";
+  if (key.rfind(prefix, 0) != 0) return false;
+  size_t dot = key.find('.', prefix.size());
+  if (dot == std::string::npos) return false;
+  std::string digits = key.substr(prefix.size(), dot - prefix.size());
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
+  index = std::stoul(digits);
+  field = key.substr(dot + 1);
+  return !field.empty();
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Optimizer
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay)
+    : default_lr_(default_lr), default_weight_decay_(default_weight_decay) {
+  FK_CHECK(!groups.empty(), "optim: the optimiser got an empty parameter list");
+  for (auto& g : groups) add_param_group(std::move(g));
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  FK_CHECK(!group.params.empty(), "optim: parameter group ", groups_.size(), " is empty");
+  // every (name, tensor) seen so far, in earlier groups and earlier in this one
+  NamedTensors seen;
+  for (const auto& g : groups_) seen.insert(seen.end(), g.params.begin(), g.params.end());
+  for (const auto& [name, p] : group.params) {
+    check_param(name, p);
+    for (const auto& [other, q] : seen) {
+      FK_CHECK(other != name, "optim: parameter name '", name, "' is given twice");
+      FK_CHECK(q.impl() != p.impl(), "optim: parameters '", other, "' and '", name, "' are the same tensor");
+    }
+    seen.emplace_back(name, p);
+  }
+  if (is_unset(group.lr)) group.lr = default_lr_;
+  if (is_unset(group.weight_decay)) group.weight_decay = default_weight_decay_;
+  FK_CHECK(!is_unset(group.lr), "optim: parameter group ", groups_.size(),
+           " has no learning rate (set the group's lr or the optimiser's)");
+  FK_CHECK(group.lr >= 0, "optim: invalid learning rate ", group.lr, " in group ", groups_.size());
+  FK_CHECK(group.weight_decay >= 0, "optim: invalid weight_decay ", group.weight_decay, " in group ", groups_.size());
+  groups_.push_back(std::move(group));
+}
+
+const Tensor* Optimizer::find_param(const std::string& name) const {
+  for (const auto& g : groups_)
+    for (const auto& [n, p] : g.params)
+      if (n == name) return &p;
+  return nullptr;
+}
+
+void Optimizer::step() {
+  autograd::NoGrad no_grad;
+  for (const auto& group : groups_) {
+    for (const auto& [name, param] : group.params) {
+      if (!param.requires_grad() || !param.grad().defined()) continue;  // frozen, or no gradient reached it
+      check_param(name, param);
+      Tensor p = param;
+      update(group, p, usable_grad(name, param), state_[name]);
+    }
+  }
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (const auto& group : groups_) {
+    for (const auto& [name, param] : group.params) {
+      Tensor p = param;
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      if (set_to_none) {
+        p.zero_grad();
+      } else if (g.is_contiguous() && g.device().is_cpu()) {
+        std::memset(g.raw_data(), 0, size_t(g.numel()) * dtype_size(g.dtype()));  // 0.0 is all-zero bits
+      } else {
+        p.set_grad(zeros(g.shape(), g.dtype(), g.device()));
+      }
+    }
+  }
+}
+
+StateDict Optimizer::state_dict() const {
+  StateDict sd;
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const ParamGroup& g = groups_[i];
+    std::string prefix = "param_groups." + std::to_string(i) + ".";
+    sd.set(prefix + "lr", scalar64(g.lr));
+    sd.set(prefix + "weight_decay", scalar64(g.weight_decay));
+    if (!is_unset(g.initial_lr)) sd.set(prefix + "initial_lr", scalar64(g.initial_lr));
+    for (const auto& [opt, v] : options()) sd.set(prefix + opt, scalar64(v));
+  }
+  // parameters in group order, each with its fields in the optimiser's order
+  for (const auto& g : groups_) {
+    for (const auto& [name, p] : g.params) {
+      auto it = state_.find(name);
+      if (it == state_.end() || it->second.empty()) continue;
+      for (const auto& [field, t] : it->second) sd.set("state." + name + "." + field, t.clone());
+    }
+  }
+  return sd;
+}
+
+void Optimizer::load_state_dict(const StateDict& sd) {
+  const std::string where = "optim: " + type_name() + ".load_state_dict: ";
+  // 1. the groups: exactly as many as this optimiser has, each with every hyper-parameter
+  std::vector<std::string> group_fields = {"lr", "weight_decay", "initial_lr"};
+  for (const auto& [opt, v] : options()) group_fields.push_back(opt);
+  std::vector<std::unordered_map<std::string, double>> group_values(groups_.size());
+  for (const auto& [key, t] : sd) {
+    size_t i;
+    std::string field;
+    if (!split_group_key(key, i, field)) continue;
+    FK_CHECK(i < groups_.size(), where, "key '", key, "' names group ", i, " but the optimiser has ", groups_.size(),
+             " group(s)");
+    FK_CHECK(contains(group_fields, field), where, "unknown group hyper-parameter '", key, "'");
+    FK_CHECK(t.numel() == 1, where, "'", key, "' has shape ", shape_str(t.shape()), "; expected a scalar");
+    group_values[i][field] = t.item();
+  }
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    for (const auto& field : group_fields) {
+      if (field == "initial_lr") continue;
+      FK_CHECK(group_values[i].count(field), where, "missing key 'param_groups.", i, ".", field, "'");
+      FK_CHECK(group_values[i][field] == group_values[0][field] || field == "lr" || field == "weight_decay", where,
+               "option '", field, "' differs between groups 0 and ", i, " (facekit keeps one value per optimiser)");
+    }
+  }
+  // 2. the per-parameter state: known names and fields, the parameter's shape, complete sets
+  std::unordered_map<std::string, StateDict> new_state;
+  std::vector<std::string> fields_now;  // the fields required under the loaded options
+  {
+    // which fields exist depends on the options (amsgrad adds max_exp_avg_sq): ask state_fields()
+    // under the loaded options, then put the current ones back until everything is checked
+    auto saved = options();
+    for (const auto& [opt, v] : saved) set_option(opt, group_values[0][opt]);
+    fields_now = state_fields();
+    for (const auto& [opt, v] : saved) set_option(opt, v);
+  }
+  for (const auto& [key, t] : sd) {
+    size_t i;
+    std::string group_field;
+    if (split_group_key(key, i, group_field)) continue;
+    std::string name, field;
+    FK_CHECK(split_state_key(key, name, field), where, "unexpected key '", key,
+             "' (expected state.<param>.<field> or param_groups.<i>.<field>)");
+    const Tensor* p = find_param(name);
+    FK_CHECK(p != nullptr, where, "key '", key, "' names parameter '", name, "', which this optimiser does not hold");
+    FK_CHECK(contains(fields_now, field), where, "unknown state field in '", key, "' for ", type_name());
+    Shape want = field == "step" ? Shape{} : p->shape();
+    FK_CHECK(t.shape() == want, where, "'", key, "' has shape ", shape_str(t.shape()), ", expected ",
+             shape_str(want));
+    DType dtype = field == "step" ? DType::Float64 : p->dtype();
+    new_state[name].set(field, t.to(dtype).clone());
+  }
+  for (const auto& [name, st] : new_state)
+    for (const auto& field : fields_now)
+      FK_CHECK(st.contains(field), where, "missing key 'state.", name, ".", field, "'");
+  // 3. everything checked: apply
+  for (const auto& [opt, v] : options()) set_option(opt, group_values[0][opt]);
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    groups_[i].lr = group_values[i]["lr"];
+    groups_[i].weight_decay = group_values[i]["weight_decay"];
+    groups_[i].initial_lr = group_values[i].count("initial_lr") ? group_values[i]["initial_lr"] : kUnset;
+  }
+  // re-insert each parameter's fields in the optimiser's own order
+  state_.clear();
+  for (auto& [name, st] : new_state) {
+    StateDict ordered;
+    for (const auto& field : fields_now) ordered.set(field, st.at(field));
+    state_[name] = ordered;
+  }
+}
+
+// ---------------------------------------------------------------- SGD
+
+SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& options)
+    : Optimizer(std::move(groups), options.lr, options.weight_decay), opt_(options) {
+  FK_CHECK(options.momentum >= 0, "optim: SGD: invalid momentum ", options.momentum);
+  FK_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
+           "optim: SGD: Nesterov momentum requires a momentum and zero dampening");
+}
+
+std::vector<std::pair<std::string, double>> SGD::options() const {
+  return {{"momentum", opt_.momentum}, {"dampening", opt_.dampening}, {"nesterov", opt_.nesterov ? 1.0 : 0.0}};
+}
+
+void SGD::set_option(const std::string& name, double value) {
+  if (name == "momentum") opt_.momentum = value;
+  if (name == "dampening") opt_.dampening = value;
+  if (name == "nesterov") opt_.nesterov = value != 0;
+}
+
+std::vector<std::string> SGD::state_fields() const {
+  if (opt_.momentum == 0) return {};
+  return {"momentum_buffer"};
+}
+
+namespace {
+template <class T>
+void sgd_loop(Tensor& p, const Tensor& g, Tensor* buf, bool first_step, const SgdCoefs<T>& c) {
+  T* pd = p.data<T>();
+  const T* gd = g.data<T>();
+  T* bd = buf ? buf->data<T>() : nullptr;
+  T unused = 0;
+  for (int64_t i = 0; i < p.numel(); ++i) sgd_update_element(pd[i], gd[i], bd ? bd[i] : unused, first_step, c);
+}
+
+template <class T>
+SgdCoefs<T> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
+  return {T(group.lr), T(group.weight_decay), T(o.momentum), T(1 - o.dampening),
+          group.weight_decay != 0, o.momentum != 0, o.nesterov};
+}
+}  // namespace
+
+void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
+  Tensor* buf = nullptr;
+  Tensor buffer;
+  bool first_step = false;
+  if (opt_.momentum != 0) {
+    first_step = !state.contains("momentum_buffer");
+    if (first_step) state.set("momentum_buffer", zeros(p.shape(), p.dtype()));
+    buffer = state.at("momentum_buffer");
+    FK_CHECK(buffer.dtype() == p.dtype(), "optim: SGD: momentum buffer dtype ", dtype_name(buffer.dtype()),
+             " differs from its parameter's ", dtype_name(p.dtype()));
+    buf = &buffer;
+  }
+  if (p.dtype() == DType::Float32)
+    sgd_loop<float>(p, g, buf, first_step, sgd_coefs<float>(group, opt_));
+  else
+    sgd_loop<double>(p, g, buf, first_step, sgd_coefs<double>(group, opt_));
+}
+
+// ---------------------------------------------------------------- Adam / AdamW
+
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam(std::move(groups), options, false) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled)
+    : Optimizer(std::move(groups), options.lr,
+                is_unset(options.weight_decay) ? (decoupled ? 1e-2 : 0.0) : options.weight_decay),
+      opt_(options),
+      decoupled_(decoupled) {
+  const char* name = decoupled ? "AdamW" : "Adam";
+  FK_CHECK(options.eps >= 0, "optim: ", name, ": invalid epsilon value ", options.eps);
+  FK_CHECK(options.beta1 >= 0 && options.beta1 < 1, "optim: ", name, ": invalid beta parameter at index 0: ",
+           options.beta1);
+  FK_CHECK(options.beta2 >= 0 && options.beta2 < 1, "optim: ", name, ": invalid beta parameter at index 1: ",
+           options.beta2);
+  if (is_unset(opt_.weight_decay)) opt_.weight_decay = decoupled ? 1e-2 : 0.0;
+}
+
+std::vector<std::pair<std::string, double>> Adam::options() const {
+  return {{"beta1", opt_.beta1}, {"beta2", opt_.beta2}, {"eps", opt_.eps}, {"amsgrad", opt_.amsgrad ? 1.0 : 0.0}};
+}
+
+void Adam::set_option(const std::string& name, double value) {
+  if (name == "beta1") opt_.beta1 = value;
+  if (name == "beta2") opt_.beta2 = value;
+  if (name == "eps") opt_.eps = value;
+  if (name == "amsgrad") opt_.amsgrad = value != 0;
+}
+
+std::vector<std::string> Adam::state_fields() const {
+  std::vector<std::string> f = {"step", "exp_avg", "exp_avg_sq"};
+  if (opt_.amsgrad) f.push_back("max_exp_avg_sq");
+  return f;
+}
+
+namespace {
+template <class T>
+AdamCoefs<T> adam_coefs(const ParamGroup& group, const AdamOptions& o, bool decoupled, double step) {
+  // torch computes these in Python floats (double): beta ** step with step = step_t.item()
+  double bias_correction1 = 1 - std::pow(o.beta1, step);
+  double bias_correction2 = 1 - std::pow(o.beta2, step);
+  double step_size = group.lr / bias_correction1;
+  AdamCoefs<T> c;
+  c.beta1 = T(o.beta1);
+  c.one_minus_beta1 = T(1 - o.beta1);
+  c.beta2 = T(o.beta2);
+  c.one_minus_beta2 = T(1 - o.beta2);
+  c.eps = T(o.eps);
+  c.weight_decay = T(group.weight_decay);
+  c.decoupled_decay = decoupled ? T(1 - group.lr * group.weight_decay) : T(1);
+  c.bias_correction2_sqrt = T(std::sqrt(bias_correction2));
+  c.neg_step_size = T(-step_size);
+  c.use_weight_decay = !decoupled && group.weight_decay != 0;
+  c.amsgrad = o.amsgrad;
+  return c;
+}
+
+template <class T>
+void adam_loop(Tensor& p, const Tensor& g, StateDict& state, const AdamCoefs<T>& c) {
+  T* pd = p.data<T>();
+  const T* gd = g.data<T>();
+  T* m = state.at("exp_avg").data<T>();
+  T* v = state.at("exp_avg_sq").data<T>();
+  T* vmax = c.amsgrad ? state.at("max_exp_avg_sq").data<T>() : nullptr;
+  for (int64_t i = 0; i < p.numel(); ++i) adam_update_element(pd[i], gd[i], m[i], v[i], vmax ? vmax + i : nullptr, c);
+}
+}  // namespace
+
+void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
+  // lazy state initialisation, as torch: step 0, zero moments
+  if (!state.contains("step")) {
+    state.set("step", scalar64(0));
+    state.set("exp_avg", zeros(p.shape(), p.dtype()));
+    state.set("exp_avg_sq", zeros(p.shape(), p.dtype()));
+  }
+  if (opt_.amsgrad && !state.contains("max_exp_avg_sq")) state.set("max_exp_avg_sq", zeros(p.shape(), p.dtype()));
+  for (const auto& [field, t] : state)
+    FK_CHECK(field == "step" || t.dtype() == p.dtype(), "optim: ", type_name(), ": state '", field, "' has dtype ",
+             dtype_name(t.dtype()), ", its parameter ", dtype_name(p.dtype()));
+  double& step = state.at("step").data<double>()[0];
+  step += 1;
+  if (p.dtype() == DType::Float32)
+    adam_loop<float>(p, g, state, adam_coefs<float>(group, opt_, decoupled_, step));
+  else
+    adam_loop<double>(p, g, state, adam_coefs<double>(group, opt_, decoupled_, step));
+}
+
+// ---------------------------------------------------------------- helpers
+
+std::vector<ParamGroup> sgd_bn_groups(Module& module, double weight_decay, bool also_prelu_and_bias,
+                                      const std::string& prefix) {
+  ParamGroup decay, no_decay;
+  decay.weight_decay = weight_decay;
+  no_decay.weight_decay = 0;
+  std::unordered_set<const TensorImpl*> seen;  // a shared parameter is listed once, as named_parameters()
+  for (const auto& [module_name, m] : module.named_modules()) {
+    bool is_bn = dynamic_cast<const BatchNormBase*>(m.get()) != nullptr;
+    bool is_prelu = dynamic_cast<const PReLU*>(m.get()) != nullptr;
+    for (const auto& [local, p] : m->named_parameters(/*recurse=*/false)) {
+      if (!seen.insert(p.impl()).second) continue;
+      std::string name = prefix + (module_name.empty() ? local : module_name + "." + local);
+      bool skip_decay = is_bn || (also_prelu_and_bias && (is_prelu || local == "bias"));
+      (skip_decay ? no_decay : decay).params.emplace_back(name, p);
+    }
+  }
+  return {decay, no_decay};
+}
+
+std::vector<Tensor> tensors_of(const NamedTensors& named) {
+  std::vector<Tensor> out;
+  for (const auto& [name, t] : named) out.push_back(t);
+  return out;
+}
+
+namespace {
+// Each gradient of `params` (those that have one), contiguous CPU float32/float64.
+std::vector<Tensor> grads_of(const std::vector<Tensor>& params, const char* fn) {
+  std::vector<Tensor> out;
+  for (const auto& p : params) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    FK_CHECK(g.device().is_cpu() && g.is_contiguous() && is_compute_float(g.dtype()), "optim: ", fn,
+             ": gradients must be contiguous CPU float32/float64 tensors (got ", g.str(), ")");
+    out.push_back(g);
+  }
+  return out;
+}
+
+template <class T, class F>
+void for_each_element(Tensor& g, F f) {
+  T* d = g.data<T>();
+  for (int64_t i = 0; i < g.numel(); ++i) d[i] = f(d[i]);
+}
+}  // namespace
+
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type) {
+  std::vector<Tensor> grads = grads_of(params, "clip_grad_norm_");
+  if (grads.empty()) return 0.0;
+  FK_CHECK(norm_type > 0, "optim: clip_grad_norm_: norm_type must be positive (got ", norm_type, ")");
+  // total = (sum over all elements |g|^p)^(1/p), or max |g| for p = inf (accumulated in double)
+  bool inf = std::isinf(norm_type);
+  double acc = 0;
+  for (const auto& g : grads) {
+    for (double x : g.to_vector<double>()) {
+      double a = std::abs(x);
+      acc = inf ? std::max(acc, a) : acc + std::pow(a, norm_type);
+    }
+  }
+  double total = inf ? acc : std::pow(acc, 1.0 / norm_type);
+  // torch: clip_coef = max_norm / (total + 1e-6), clamped to at most 1, applied to every gradient
+  double coef = std::min(max_norm / (total + 1e-6), 1.0);
+  for (auto& g : grads) {
+    if (g.dtype() == DType::Float32) {
+      float c = float(coef);
+      for_each_element<float>(g, [c](float x) { return x * c; });
+    } else {
+      for_each_element<double>(g, [coef](double x) { return x * coef; });
+    }
+  }
+  return total;
+}
+
+void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
+  for (auto& g : grads_of(params, "clip_grad_value_")) {
+    if (g.dtype() == DType::Float32) {
+      float c = float(clip_value);
+      for_each_element<float>(g, [c](float x) { return std::clamp(x, -c, c); });
+    } else {
+      for_each_element<double>(g, [clip_value](double x) { return std::clamp(x, -clip_value, clip_value); });
+    }
+  }
+}
+
+}  // namespace fk::optim

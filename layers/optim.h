@@ -1,0 +1,225 @@
+// Optimisers (torch.optim 1.13, the default single-tensor code path): SGD (momentum, dampening,
+// Nesterov, weight decay), Adam and AdamW (bias-corrected moments, optional amsgrad), parameter groups,
+// zero_grad, and checkpointable state. Helpers: sgd_bn_groups (egcode's "sgd_bn": no weight decay on
+// BatchNorm parameters), clip_grad_norm_ / clip_grad_value_ (torch.nn.utils).
+//
+// Updates are in place on the parameter tensors (contiguous CPU float32/float64), one plain loop per
+// parameter over the per-element functions below (a CUDA twin will share them). A parameter with
+// requires_grad false or without a .grad is skipped and gets no state (torch skips p.grad is None).
+//
+// State-dict format (an ordered StateDict; every scalar is a 0-d float64 tensor):
+//   param_groups.<i>.lr, .weight_decay          group i's hyper-parameters
+//   param_groups.<i>.initial_lr                 only once an LRScheduler has set it
+//   param_groups.<i>.<option>                   the optimiser's options, e.g. momentum, dampening,
+//                                               nesterov (0/1) for SGD; beta1, beta2, eps, amsgrad for Adam
+//   state.<param name>.momentum_buffer          SGD with momentum (param's shape)
+//   state.<param name>.step / exp_avg / exp_avg_sq [/ max_exp_avg_sq]   Adam, AdamW
+// state_dict() returns copies (a snapshot); load_state_dict checks every key, shape and the group
+// count before changing anything, and throws one line naming the first problem.
+//
+// Tests: tests/layers/test_optim.cpp (fixtures from tests/fixtures/make_optim.py).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "layers/module.h"
+
+namespace fk::optim {
+
+// A hyper-parameter left as kUnset takes the optimiser's default (a group dict missing the key in torch).
+inline constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+inline bool is_unset(double v) { return std::isnan(v); }
+
+// One parameter group (torch's param_groups[i]). Names are the keys of the optimiser's state dict,
+// normally Module::named_parameters() names; they must be unique across all groups.
+struct ParamGroup {
+  NamedTensors params;
+  double lr = kUnset;
+  double weight_decay = kUnset;
+  double initial_lr = kUnset;  // set by the first LRScheduler built on the optimiser (torch's 'initial_lr')
+};
+
+// ---- the per-element updates (the specification; a CUDA kernel calls the same functions).
+// Coefficients arrive pre-computed in double and rounded to T once, as torch passes Python floats as
+// `alpha`/`value` scalars to float tensors.
+
+template <class T>
+struct SgdCoefs {
+  T lr, weight_decay, momentum, one_minus_dampening;
+  bool use_weight_decay, use_momentum, nesterov;
+};
+
+// torch's _single_tensor_sgd, one element: d = g + wd*p; buf = d on the first step, else
+// buf = momentum*buf + (1 - dampening)*d; d = nesterov ? d + momentum*buf : buf; p -= lr*d.
+template <class T>
+inline void sgd_update_element(T& p, T g, T& buf, bool first_step, const SgdCoefs<T>& c) {
+  T d = g;
+  if (c.use_weight_decay) d = d + c.weight_decay * p;
+  if (c.use_momentum) {
+    buf = first_step ? d : buf * c.momentum + c.one_minus_dampening * d;
+    d = c.nesterov ? d + c.momentum * buf : buf;
+  }
+  p = p + (-c.lr) * d;
+}
+
+template <class T>
+struct AdamCoefs {
+  T beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+  T weight_decay;        // Adam: added to the gradient (L2); unused by AdamW
+  T decoupled_decay;     // AdamW: p *= 1 - lr*weight_decay before the update; 1 for Adam
+  T bias_correction2_sqrt;  // sqrt(1 - beta2^step)
+  T neg_step_size;          // -lr / (1 - beta1^step)
+  bool use_weight_decay, amsgrad;
+};
+
+// torch's _single_tensor_adam / _adamw, one element:
+//   (AdamW) p *= 1 - lr*wd;  (Adam) g += wd*p
+//   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g*g;  (amsgrad) vmax = max(vmax, v)
+//   p += -lr/(1-beta1^t) * m / (sqrt(v or vmax)/sqrt(1-beta2^t) + eps)
+template <class T>
+inline void adam_update_element(T& p, T g, T& m, T& v, T* vmax, const AdamCoefs<T>& c) {
+  p = p * c.decoupled_decay;
+  if (c.use_weight_decay) g = g + c.weight_decay * p;
+  m = m * c.beta1 + c.one_minus_beta1 * g;
+  v = v * c.beta2 + c.one_minus_beta2 * g * g;
+  T second = v;
+  if (c.amsgrad) {
+    *vmax = std::max(*vmax, v);
+    second = *vmax;
+  }
+  T denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
+  p = p + c.neg_step_size * m / denom;
+}
+
+// ---- the optimiser base (torch.optim.Optimizer)
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;  // holds per-parameter state: a copy would fork it silently
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // One update of every parameter that has a gradient (under autograd::NoGrad).
+  void step();
+  // Zeroes every .grad in place (torch's zero_grad(set_to_none=False)); set_to_none drops them instead.
+  void zero_grad(bool set_to_none = false);
+
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  // Appends a group (unset lr / weight_decay take the defaults); names must be new.
+  void add_param_group(ParamGroup group);
+
+  StateDict state_dict() const;
+  void load_state_dict(const StateDict& sd);
+
+  virtual std::string type_name() const = 0;  // "SGD", "Adam", "AdamW"
+
+ protected:
+  Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
+
+  // Updates one parameter. p and g are contiguous CPU tensors of the same dtype and shape; `state`
+  // is the parameter's state (empty on its first update), field name -> tensor.
+  virtual void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) = 0;
+  // The optimiser-wide options saved in every group of the state dict, and their restore.
+  virtual std::vector<std::pair<std::string, double>> options() const = 0;
+  virtual void set_option(const std::string& name, double value) = 0;
+  // The state fields every parameter with state holds (with the current options).
+  virtual std::vector<std::string> state_fields() const = 0;
+
+ private:
+  const Tensor* find_param(const std::string& name) const;
+  std::vector<ParamGroup> groups_;
+  double default_lr_, default_weight_decay_;
+  std::unordered_map<std::string, StateDict> state_;  // param name -> its state
+};
+
+// ---- SGD (torch.optim.SGD)
+struct SGDOptions {
+  double lr = kUnset;  // required (torch: lr has no default)
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  // throws when a group ends up without lr (neither SGDOptions.lr nor the group's), for a negative lr
+  // or momentum, and for nesterov without momentum or with dampening (torch's checks)
+  SGD(std::vector<ParamGroup> groups, const SGDOptions& options);
+  SGD(const NamedTensors& params, const SGDOptions& options) : SGD(std::vector<ParamGroup>{{params}}, options) {}
+  std::string type_name() const override { return "SGD"; }
+  const SGDOptions& options_struct() const { return opt_; }
+
+ protected:
+  void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) override;
+  std::vector<std::pair<std::string, double>> options() const override;
+  void set_option(const std::string& name, double value) override;
+  std::vector<std::string> state_fields() const override;
+
+ private:
+  SGDOptions opt_;
+};
+
+// ---- Adam / AdamW (torch.optim.Adam, torch.optim.AdamW)
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = kUnset;  // unset: 0 for Adam, 1e-2 for AdamW (torch's defaults)
+  bool amsgrad = false;
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<ParamGroup> groups, const AdamOptions& options);
+  Adam(const NamedTensors& params, const AdamOptions& options) : Adam(std::vector<ParamGroup>{{params}}, options) {}
+  std::string type_name() const override { return decoupled_ ? "AdamW" : "Adam"; }
+  const AdamOptions& options_struct() const { return opt_; }
+
+ protected:
+  Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled);
+  void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) override;
+  std::vector<std::pair<std::string, double>> options() const override;
+  void set_option(const std::string& name, double value) override;
+  std::vector<std::string> state_fields() const override;
+
+ private:
+  AdamOptions opt_;
+  bool decoupled_;  // AdamW: weight decay applied to the parameter, not added to the gradient
+};
+
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam(std::move(groups), options, true) {}
+  AdamW(const NamedTensors& params, const AdamOptions& options)
+      : Adam(std::vector<ParamGroup>{{params}}, options, true) {}
+};
+
+// ---- helpers
+
+// egcode's "sgd_bn" groups: [0] every parameter not in a BatchNorm module, with `weight_decay`;
+// [1] the BatchNorm parameters (found by module type walking named_modules()), with weight decay 0.
+// also_prelu_and_bias moves PReLU slopes and every `bias` into the no-decay group too. Names are
+// `prefix` + named_parameters() names; lr is left unset (the optimiser's default). The module must be
+// held by a std::shared_ptr. Frozen parameters are listed too (the optimiser skips them).
+std::vector<ParamGroup> sgd_bn_groups(Module& module, double weight_decay, bool also_prelu_and_bias = false,
+                                      const std::string& prefix = "");
+
+// torch.nn.utils.clip_grad_norm_: total = the norm_type-norm of all gradients together (norm_type
+// may be infinity); every gradient is multiplied by min(1, max_norm / (total + 1e-6)). Tensors
+// without a gradient are ignored. Returns the total norm (before clipping); 0 when no gradient.
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
+// torch.nn.utils.clip_grad_value_: every gradient element clamped to [-clip_value, clip_value].
+void clip_grad_value_(const std::vector<Tensor>& params, double clip_value);
+
+// The tensors of a group list / named list, for the helpers above.
+std::vector<Tensor> tensors_of(const NamedTensors& named);
+
+}  // namespace fk::optim
