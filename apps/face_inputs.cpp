@@ -20,12 +20,12 @@ std::string mtcnn_weights_dir(const std::string& flag) {
   }
   if (!fs::exists(fs::path(dir) / "pnet.pt"))
     throw Error("MTCNN weights not found in " + dir +
-                " (expected pnet.pt, rnet.pt, onet.pt): run `bash scripts/fetch-weights.sh` or pass --weights DIR");
+                " (expected pnet.pt, rnet.pt, onet.pt): run `bash scripts/fetch-weights.sh` or pass the folder (--weights DIR; --mtcnn-weights DIR in the recognition commands)");
   return dir;
 }
 
-void add_detector_flags(CLI::App* cmd, DetectorFlags& flags) {
-  cmd->add_option("--weights", flags.weights,
+void add_detector_flags(CLI::App* cmd, DetectorFlags& flags, const std::string& weights_flag) {
+  cmd->add_option(weights_flag, flags.weights,
                   "Folder with MTCNN's pnet.pt, rnet.pt, onet.pt (default: $FACEKIT_WEIGHTS, else ~/.cache/facekit)");
   cmd->add_option("--min-face", flags.min_face, "Smallest face to look for, in pixels")->capture_default_str()
       ->check(CLI::Range(1.0, 1e6));

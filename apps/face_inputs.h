@@ -21,8 +21,9 @@ struct DetectorFlags {
   std::vector<double> thresholds = {0.6, 0.7, 0.7};
   double factor = 0.709;
 };
-// --weights, --min-face, --thresholds a,b,c, --factor
-void add_detector_flags(CLI::App* cmd, DetectorFlags& flags);
+// --weights, --min-face, --thresholds a,b,c, --factor. Commands whose --weights is the recognition
+// model's (embed, identify, verify, cluster, lookalike, gradcam) pass weights_flag "--mtcnn-weights".
+void add_detector_flags(CLI::App* cmd, DetectorFlags& flags, const std::string& weights_flag = "--weights");
 std::unique_ptr<models::mtcnn::Detector> make_detector(const DetectorFlags& flags);
 
 // One input image: its path as found, and its path relative to the argument it came from (the file

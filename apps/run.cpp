@@ -11,6 +11,7 @@
 #include "autograd/node.h"
 #include "data/npy.h"
 #include "data/weights.h"
+#include "models/face_embedder.h"
 #include "models/zoo.h"
 #include "tensor/error.h"
 
@@ -32,24 +33,11 @@ std::string expected_input(const models::ArchInfo& a) {
 int run_model(const RunArgs& args) {
   const models::ArchInfo& arch = models::find_architecture(args.arch);
 
-  StateDict weights = models::select_weights(data::read_weights(args.weights), args.weights_key);
   models::ArchOptions opts;
   opts.num_classes = args.classify;
   opts.features = args.features;
   if (!args.head.empty()) opts.head = args.head;
-  if (arch.infer_options) {
-    // what the file implies, for the options the user left alone
-    models::ArchOptions inferred = opts;
-    arch.infer_options(weights, inferred);
-    if (args.classify == 0) opts.num_classes = inferred.num_classes;
-    if (args.head.empty()) opts.head = inferred.head;
-  }
-  std::shared_ptr<models::Model> model = arch.make(opts);
-  try {
-    model->load_state_dict(weights, /*strict=*/true);
-  } catch (const std::exception& e) {
-    throw Error(args.weights + ": weights do not fit " + arch.name + ": " + e.what());
-  }
+  std::shared_ptr<models::Model> model = models::load_model(args.arch, args.weights, args.weights_key, opts);
 
   Tensor x = data::read_npy(args.input);
   if (x.dtype() == DType::Float64) x = x.to(DType::Float32);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -13,6 +14,13 @@ Tensor read_npy(const std::string& path);
 // Parses .npy bytes (also used for the members of .npz archives); `what` names the source in errors.
 Tensor parse_npy(const std::string& bytes, const std::string& what);
 std::string encode_npy(const Tensor& t);
+
+// numpy string arrays (dtype '<U<n>': n UTF-32 code units per element, NUL-padded), for the names
+// and metadata stored next to embeddings; strings are UTF-8 on our side. encode with scalar=true
+// gives a 0-d array of one string (np.load(...)["arch"] -> array('ir_50', dtype='<U5')).
+bool npy_holds_strings(const std::string& bytes, const std::string& what);
+std::vector<std::string> parse_npy_strings(const std::string& bytes, const std::string& what);
+std::string encode_npy_strings(const std::vector<std::string>& strings, bool scalar = false);
 void write_npy(const std::string& path, const Tensor& t);
 
 // Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an existing

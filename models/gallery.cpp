@@ -1,0 +1,96 @@
+// Gallery .npz files (see gallery.h): numeric members through encode_npy/parse_npy, names and
+// metadata as numpy '<U' string arrays.
+#include "models/gallery.h"
+
+#include <algorithm>
+#include <set>
+
+#include "autograd/ops.h"
+#include "data/npy.h"
+#include "data/zip.h"
+#include "tensor/error.h"
+
+namespace fk::models {
+
+namespace {
+
+// The metadata members, in file order, with where each lives in GalleryMeta.
+std::vector<std::pair<const char*, std::string GalleryMeta::*>> meta_fields() {
+  return {{"arch", &GalleryMeta::arch},
+          {"weights_sha256", &GalleryMeta::weights_sha256},
+          {"crop", &GalleryMeta::crop},
+          {"preprocessing", &GalleryMeta::preprocessing},
+          {"flip", &GalleryMeta::flip}};
+}
+
+}  // namespace
+
+std::string describe_difference(const GalleryMeta& gallery, const GalleryMeta& query) {
+  std::string out;
+  for (const auto& [name, field] : meta_fields()) {
+    if (gallery.*field == query.*field) continue;
+    if (!out.empty()) out += "; ";
+    out += std::string(name) + ": gallery '" + gallery.*field + "', query '" + query.*field + "'";
+  }
+  return out;
+}
+
+std::vector<std::string> Gallery::identities() const {
+  std::set<std::string> s(labels.begin(), labels.end());
+  return {s.begin(), s.end()};
+}
+
+void save_gallery(const std::string& path, const Gallery& g) {
+  FK_CHECK(g.embeddings.defined() && g.embeddings.dim() == 2 && g.embeddings.size(0) == g.size() &&
+               g.paths.size() == g.labels.size(),
+           path, ": gallery sizes disagree (", g.labels.size(), " labels, ", g.paths.size(), " paths, embeddings ",
+           g.embeddings.defined() ? shape_str(g.embeddings.shape()) : std::string("undefined"), ")");
+  data::ZipWriter zip;
+  zip.add("embeddings.npy", data::encode_npy(g.embeddings.to(DType::Float32)));
+  zip.add("labels.npy", data::encode_npy_strings(g.labels));
+  zip.add("paths.npy", data::encode_npy_strings(g.paths));
+  for (const auto& [name, field] : meta_fields())
+    zip.add(std::string(name) + ".npy", data::encode_npy_strings({g.meta.*field}, /*scalar=*/true));
+  data::write_file_atomic(path, zip.finish());
+}
+
+Gallery load_gallery(const std::string& path) {
+  data::ZipReader zip = data::ZipReader::open(path);
+  auto member = [&](const std::string& name) {
+    FK_CHECK(zip.contains(name + ".npy"), path, ": not a facekit gallery (no '", name,
+             "' array; make one with `facekit embed`)");
+    return zip.read(name + ".npy");
+  };
+  auto strings = [&](const std::string& name) {
+    return data::parse_npy_strings(member(name), path + ": member '" + name + "'");
+  };
+  Gallery g;
+  g.embeddings = data::parse_npy(member("embeddings"), path + ": member 'embeddings'");
+  g.labels = strings("labels");
+  g.paths = strings("paths");
+  for (const auto& [name, field] : meta_fields()) {
+    std::vector<std::string> v = strings(name);
+    FK_CHECK(v.size() == 1, path, ": member '", name, "' should hold one string, holds ", v.size());
+    g.meta.*field = v[0];
+  }
+  FK_CHECK(g.embeddings.dtype() == DType::Float32 && g.embeddings.dim() == 2, path,
+           ": embeddings should be float32 (N, D), are ", dtype_name(g.embeddings.dtype()),
+           shape_str(g.embeddings.shape()));
+  FK_CHECK(g.embeddings.size(0) == g.size() && g.paths.size() == g.labels.size(), path, ": ",
+           g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
+  return g;
+}
+
+void check_compatible(const Gallery& g, const GalleryMeta& query, const std::string& gallery_path) {
+  std::string diff = describe_difference(g.meta, query);
+  FK_CHECK(diff.empty(), gallery_path, " was made with other settings than this query: ", diff);
+}
+
+Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings) {
+  FK_CHECK(queries.dim() == 2 && gallery_embeddings.dim() == 2 && queries.size(1) == gallery_embeddings.size(1),
+           "cosine_scores: embedding sizes differ: queries ", shape_str(queries.shape()), ", gallery ",
+           shape_str(gallery_embeddings.shape()));
+  return matmul(queries, transpose(gallery_embeddings, 0, 1));
+}
+
+}  // namespace fk::models
