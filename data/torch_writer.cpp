@@ -25,6 +25,7 @@ constexpr char PROTO = '\x80', GLOBAL = 'c', BINPUT = 'q', LONG_BINPUT = 'r', BI
 constexpr char EMPTY_TUPLE = ')', TUPLE = 't', TUPLE1 = '\x85', TUPLE2 = '\x86', TUPLE3 = '\x87', MARK = '(';
 constexpr char REDUCE = 'R', BINUNICODE = 'X', BININT = 'J', BININT1 = 'K', BININT2 = 'M', LONG1 = '\x8a';
 constexpr char NEWFALSE = '\x89', BINPERSID = 'Q', SETITEM = 's', SETITEMS = 'u', STOP = '.';
+constexpr char EMPTY_DICT = '}', BINFLOAT = 'G';
 constexpr size_t kBatch = 1000;  // pickle.Pickler._BATCHSIZE: SETITEMS batches
 
 // A protocol-2 pickler that reproduces CPython's choices: the memo numbers every object on first save
@@ -143,9 +144,55 @@ std::string archive_prefix(const std::string& path) {
   return ok ? base : "archive";
 }
 
-}  // namespace
 
-void write_torch(const std::string& path, const StateDict& sd) {
+// Pickles OrderedDicts of tensors and collects the storages they use; finish() writes the archive.
+class TorchFileWriter {
+ public:
+  Pickler p;
+
+  TorchFileWriter() {
+    p.out += PROTO;
+    p.out += '\x02';
+  }
+
+  // collections.OrderedDict of `sd`'s tensors. `memo` makes the memo identities of this dict's
+  // objects unique when a file holds several (empty for a lone state dict, as write_torch writes).
+  void state_dict(const StateDict& sd, const std::string& memo, const std::string& path) {
+    p.global("collections", "OrderedDict");
+    p.out += EMPTY_TUPLE;
+    p.out += REDUCE;
+    p.memoize(memo + "state_dict");
+    const auto& items = sd.items();
+    for (size_t batch = 0; batch < items.size(); batch += kBatch) {
+      size_t batch_end = std::min(items.size(), batch + kBatch);
+      bool many = batch_end - batch > 1;
+      if (many) p.out += MARK;
+      for (size_t i = batch; i < batch_end; ++i) tensor_item(items[i].first, items[i].second, memo + std::to_string(i) + ":", path);
+      if (batch_end > batch) p.out += many ? SETITEMS : SETITEM;
+    }
+  }
+
+  void finish(const std::string& path) {
+    p.out += STOP;
+    const std::string prefix = archive_prefix(path);
+    ZipWriter zip;
+    zip.add(prefix + "/data.pkl", p.out);
+    // PyTorch writes the storage records sorted by key as strings ("0", "1", "10", "11", ..., "2").
+    std::vector<std::string> keys;
+    for (size_t k = 0; k < storages_.size(); ++k) keys.push_back(std::to_string(k));
+    std::sort(keys.begin(), keys.end());
+    for (const std::string& k : keys) {
+      const StorageRecord& s = storages_[std::stoul(k)];
+      size_t nbytes = size_t(s.numel) * dtype_size(s.dtype);
+      std::string bytes(nbytes, '\0');
+      if (nbytes > 0) std::memcpy(bytes.data(), s.storage->data(), nbytes);
+      zip.add(prefix + "/data/" + k, bytes);
+    }
+    zip.add(prefix + "/version", "3\n");
+    write_file_atomic(path, zip.finish());
+  }
+
+ private:
   // Storages in first-use order. A CPU tensor writes its whole Storage (so views and tied weights
   // share one record, as in PyTorch); a device tensor is copied to a contiguous CPU tensor first.
   struct StorageRecord {
@@ -153,94 +200,92 @@ void write_torch(const std::string& path, const StateDict& sd) {
     DType dtype;
     int64_t numel;
   };
-  std::vector<StorageRecord> storages;
-  std::map<const Storage*, size_t> storage_index;
+  std::vector<StorageRecord> storages_;
+  std::map<const Storage*, size_t> storage_index_;
 
-  Pickler p;
-  p.out += PROTO;
-  p.out += '\x02';
-  p.global("collections", "OrderedDict");
-  p.out += EMPTY_TUPLE;
-  p.out += REDUCE;
-  p.memoize("state_dict");
-
-  const auto& items = sd.items();
-  for (size_t batch = 0; batch < items.size(); batch += kBatch) {
-    size_t batch_end = std::min(items.size(), batch + kBatch);
-    bool many = batch_end - batch > 1;
-    if (many) p.out += MARK;
-    for (size_t i = batch; i < batch_end; ++i) {
-      const std::string& name = items[i].first;
-      Tensor t = items[i].second;
-      FK_CHECK(t.defined(), "write_torch: ", path, ": tensor '", name, "' is undefined");
-      if (!t.device().is_cpu()) t = t.to(Device::cpu()).contiguous();
-      size_t elem = dtype_size(t.dtype());
-      if (t.storage()->nbytes() % elem != 0) t = t.clone();
-      for (int64_t s : t.strides())
-        FK_CHECK(s >= 0, "write_torch: ", path, ": tensor '", name, "' has a negative stride");
-      auto found = storage_index.find(t.storage().get());
-      if (found != storage_index.end() && storages[found->second].dtype != t.dtype()) {
-        t = t.clone();  // one Storage seen as two dtypes: give this tensor its own
-        found = storage_index.end();
-      }
-      size_t key;
-      bool first_use = found == storage_index.end();
-      if (first_use) {
-        key = storages.size();
-        storage_index[t.storage().get()] = key;
-        storages.push_back({t.storage(), t.dtype(), int64_t(t.storage()->nbytes() / elem)});
-      } else {
-        key = found->second;
-      }
-      const std::string tag = std::to_string(i) + ":";  // memo identity of this tensor's objects
-
-      p.str(name, tag + "name");
-      p.global("torch._utils", "_rebuild_tensor_v2");
-      p.out += MARK;
-      // The persistent id is a fresh tuple per tensor; its key string is shared by every tensor of
-      // the same storage (BINGET), as are 'storage', 'cpu' and the storage class.
-      p.out += MARK;
-      p.str("storage", "const:storage");
-      p.global("torch", storage_class(t.dtype()));
-      p.str(std::to_string(key), "key:" + std::to_string(key));
-      p.str("cpu", "const:cpu");
-      p.integer(storages[key].numel);
-      p.out += TUPLE;
-      p.memoize(tag + "pid");
-      p.out += BINPERSID;
-      p.integer(t.offset());
-      p.int_tuple(t.shape(), tag + "size");
-      p.int_tuple(t.strides(), tag + "stride");
-      p.out += NEWFALSE;  // requires_grad
-      p.global("collections", "OrderedDict");  // backward_hooks: OrderedDict()
-      p.out += EMPTY_TUPLE;
-      p.out += REDUCE;
-      p.memoize(tag + "hooks");
-      p.out += TUPLE;
-      p.memoize(tag + "args");
-      p.out += REDUCE;
-      p.memoize(tag + "tensor");
+  // One `name: tensor` item: the key string, then _rebuild_tensor_v2(persistent storage id, offset,
+  // size, stride, requires_grad=False, OrderedDict()).
+  void tensor_item(const std::string& name, Tensor t, const std::string& tag, const std::string& path) {
+    FK_CHECK(t.defined(), "write_torch: ", path, ": tensor '", name, "' is undefined");
+    if (!t.device().is_cpu()) t = t.to(Device::cpu()).contiguous();
+    size_t elem = dtype_size(t.dtype());
+    if (t.storage()->nbytes() % elem != 0) t = t.clone();
+    for (int64_t s : t.strides()) FK_CHECK(s >= 0, "write_torch: ", path, ": tensor '", name, "' has a negative stride");
+    auto found = storage_index_.find(t.storage().get());
+    if (found != storage_index_.end() && storages_[found->second].dtype != t.dtype()) {
+      t = t.clone();  // one Storage seen as two dtypes: give this tensor its own
+      found = storage_index_.end();
     }
-    if (batch_end > batch) p.out += many ? SETITEMS : SETITEM;
+    size_t key;
+    if (found == storage_index_.end()) {
+      key = storages_.size();
+      storage_index_[t.storage().get()] = key;
+      storages_.push_back({t.storage(), t.dtype(), int64_t(t.storage()->nbytes() / elem)});
+    } else {
+      key = found->second;
+    }
+    p.str(name, tag + "name");
+    p.global("torch._utils", "_rebuild_tensor_v2");
+    p.out += MARK;
+    // The persistent id is a fresh tuple per tensor; its key string is shared by every tensor of
+    // the same storage (BINGET), as are 'storage', 'cpu' and the storage class.
+    p.out += MARK;
+    p.str("storage", "const:storage");
+    p.global("torch", storage_class(t.dtype()));
+    p.str(std::to_string(key), "key:" + std::to_string(key));
+    p.str("cpu", "const:cpu");
+    p.integer(storages_[key].numel);
+    p.out += TUPLE;
+    p.memoize(tag + "pid");
+    p.out += BINPERSID;
+    p.integer(t.offset());
+    p.int_tuple(t.shape(), tag + "size");
+    p.int_tuple(t.strides(), tag + "stride");
+    p.out += NEWFALSE;  // requires_grad
+    p.global("collections", "OrderedDict");  // backward_hooks: OrderedDict()
+    p.out += EMPTY_TUPLE;
+    p.out += REDUCE;
+    p.memoize(tag + "hooks");
+    p.out += TUPLE;
+    p.memoize(tag + "args");
+    p.out += REDUCE;
+    p.memoize(tag + "tensor");
   }
-  p.out += STOP;
+};
 
-  const std::string prefix = archive_prefix(path);
-  ZipWriter zip;
-  zip.add(prefix + "/data.pkl", p.out);
-  // PyTorch writes the storage records sorted by key as strings ("0", "1", "10", "11", ..., "2").
-  std::vector<std::string> keys;
-  for (size_t k = 0; k < storages.size(); ++k) keys.push_back(std::to_string(k));
-  std::sort(keys.begin(), keys.end());
-  for (const std::string& k : keys) {
-    const StorageRecord& s = storages[std::stoul(k)];
-    size_t nbytes = size_t(s.numel) * dtype_size(s.dtype);
-    std::string bytes(nbytes, '\0');
-    if (nbytes > 0) std::memcpy(bytes.data(), s.storage->data(), nbytes);
-    zip.add(prefix + "/data/" + k, bytes);
+}  // namespace
+
+void write_torch(const std::string& path, const StateDict& sd) {
+  TorchFileWriter w;
+  w.state_dict(sd, "", path);
+  w.finish(path);
+}
+
+void write_torch_checkpoint(const std::string& path, const TorchCheckpoint& entries) {
+  TorchFileWriter w;
+  Pickler& p = w.p;
+  p.out += EMPTY_DICT;
+  p.memoize("checkpoint");
+  if (entries.size() > 1) p.out += MARK;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& [key, value] = entries[i];
+    const std::string tag = "entry" + std::to_string(i) + ":";
+    p.str(key, tag + "key");
+    if (const auto* sd = std::get_if<StateDict>(&value)) {
+      w.state_dict(*sd, tag, path);
+    } else if (const auto* n = std::get_if<int64_t>(&value)) {
+      p.integer(*n);
+    } else if (const auto* x = std::get_if<double>(&value)) {
+      p.out += BINFLOAT;  // 8 bytes, big-endian IEEE 754
+      uint64_t bits;
+      std::memcpy(&bits, x, 8);
+      for (int b = 7; b >= 0; --b) p.out += char((bits >> (8 * b)) & 0xff);
+    } else {
+      p.str(std::get<std::string>(value), tag + "value");
+    }
   }
-  zip.add(prefix + "/version", "3\n");
-  write_file_atomic(path, zip.finish());
+  if (!entries.empty()) p.out += entries.size() > 1 ? SETITEMS : SETITEM;
+  w.finish(path);
 }
 
 }  // namespace fk::data

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "tensor/state_dict.h"
 
@@ -28,6 +31,15 @@ void write_npz(const std::string& path, const StateDict& arrays);
 // A zip-format checkpoint that torch.load(path, weights_only=True) reads as an OrderedDict with the
 // same names, dtypes, shapes and values. Atomic (temp file + rename).
 void write_torch(const std::string& path, const StateDict& sd);
+
+// A training checkpoint that torch.load reads as a plain dict, in the order given: each entry is a
+// state dict (an OrderedDict of tensors), an int, a float or a str, e.g.
+//   {"epoch": 3, "arch": "ir_50", "model_state_dict": OrderedDict(...), "optim_state_dict": ...}.
+// read_torch reads it back with the tensors of each section under "<section>.<name>" (scalars are
+// metadata for Python users and are skipped there). Atomic (temp file + rename).
+using TorchValue = std::variant<StateDict, int64_t, double, std::string>;
+using TorchCheckpoint = std::vector<std::pair<std::string, TorchValue>>;
+void write_torch_checkpoint(const std::string& path, const TorchCheckpoint& entries);
 
 // Sniffs the format by content (never by extension) and reads it. `format` gets a short name:
 // "torch-zip", "torch-legacy", "pickle", "npz", "npy".

@@ -33,35 +33,43 @@ Tensor BottleneckIR::forward(const Tensor& x) {
   return add(res, shortcut);
 }
 
-IRBackbone::IRBackbone(int64_t input_size, int64_t num_layers, const std::string& mode) {
-  FK_CHECK(input_size == 112 || input_size == 224, "IR backbone: input_size should be 112 or 224, got ", input_size);
-  FK_CHECK(mode == "ir" || mode == "ir_se", "IR backbone: mode should be \"ir\" or \"ir_se\", got \"", mode, "\"");
-  std::array<int64_t, 4> units{};
-  if (num_layers == 50) units = {3, 4, 14, 3};
-  else if (num_layers == 100) units = {3, 13, 30, 3};
-  else if (num_layers == 152) units = {3, 8, 36, 3};
+IRConfig IRConfig::release(int64_t input_size, int64_t num_layers, const std::string& mode) {
+  IRConfig c;
+  c.input_size = input_size;
+  c.mode = mode;
+  if (num_layers == 50) c.units = {3, 4, 14, 3};
+  else if (num_layers == 100) c.units = {3, 13, 30, 3};
+  else if (num_layers == 152) c.units = {3, 8, 36, 3};
   else FK_CHECK(false, "IR backbone: num_layers should be 50, 100 or 152, got ", num_layers);
+  return c;
+}
 
+IRBackbone::IRBackbone(int64_t input_size, int64_t num_layers, const std::string& mode)
+    : IRBackbone(IRConfig::release(input_size, num_layers, mode)) {}
+
+IRBackbone::IRBackbone(const IRConfig& c) {
+  FK_CHECK(c.input_size == 112 || c.input_size == 224, "IR backbone: input_size should be 112 or 224, got ", c.input_size);
+  FK_CHECK(c.mode == "ir" || c.mode == "ir_se", "IR backbone: mode should be \"ir\" or \"ir_se\", got \"", c.mode, "\"");
+  const int64_t stem = c.depths[0], last = c.depths[3];
   input_layer = register_module(
-      "input_layer", std::make_shared<Sequential>(std::make_shared<Conv2d>(3, 64, Int2(3, 3), 1, 1, 1, 1, false),
-                                                  std::make_shared<BatchNorm2d>(64), std::make_shared<PReLU>(64)));
-  const int64_t side = input_size / 16;  // four stride-2 stages: 112 -> 7, 224 -> 14
+      "input_layer", std::make_shared<Sequential>(std::make_shared<Conv2d>(3, stem, Int2(3, 3), 1, 1, 1, 1, false),
+                                                  std::make_shared<BatchNorm2d>(stem), std::make_shared<PReLU>(stem)));
+  const int64_t side = c.input_size / 16;  // four stride-2 stages: 112 -> 7, 224 -> 14
   output_layer = register_module(
       "output_layer",
-      std::make_shared<Sequential>(std::make_shared<BatchNorm2d>(512), std::make_shared<Dropout>(0.5),
-                                   std::make_shared<Flatten>(), std::make_shared<Linear>(512 * side * side, 512),
-                                   std::make_shared<BatchNorm1d>(512)));
+      std::make_shared<Sequential>(std::make_shared<BatchNorm2d>(last), std::make_shared<Dropout>(0.5),
+                                   std::make_shared<Flatten>(), std::make_shared<Linear>(last * side * side, c.embedding),
+                                   std::make_shared<BatchNorm1d>(c.embedding)));
 
   // get_blocks: per stage, one unit (in -> depth, stride 2) then units - 1 of (depth -> depth, stride 1)
   body = register_module("body", std::make_shared<Sequential>());
-  const std::array<int64_t, 4> depths{64, 128, 256, 512};
-  int64_t in_channel = 64;
+  int64_t in_channel = stem;
   for (size_t stage = 0; stage < 4; ++stage) {
-    for (int64_t u = 0; u < units[stage]; ++u) {
-      body->push_back(std::make_shared<BottleneckIR>(u == 0 ? in_channel : depths[stage], depths[stage],
-                                                     u == 0 ? 2 : 1, mode == "ir_se"));
+    for (int64_t u = 0; u < c.units[stage]; ++u) {
+      body->push_back(std::make_shared<BottleneckIR>(u == 0 ? in_channel : c.depths[stage], c.depths[stage],
+                                                     u == 0 ? 2 : 1, c.mode == "ir_se"));
     }
-    in_channel = depths[stage];
+    in_channel = c.depths[stage];
   }
 }
 
@@ -88,6 +96,22 @@ void add_irse_archs(std::vector<ArchInfo>& out) {
   entry("ir_50", "IR-50 ArcFace backbone (face.evoLVe/egcode irse.py IR_50), 112x112 -> 512-d embedding", 50, "ir");
   entry("ir_se_50", "IR-SE-50: IR-50 with squeeze-and-excitation in every unit, 112x112 -> 512-d embedding", 50,
         "ir_se");
+  ArchInfo small;
+  small.name = "ir_small";
+  small.description = "facekit's small IR-SE net for quick CPU training (units [1,1,1,1], 16/32/64/128 channels), "
+                      "112x112 -> 128-d embedding";
+  small.channels = 3;
+  small.height = small.width = 112;
+  small.preprocessing = prep;
+  small.make = [](const ArchOptions&) -> std::shared_ptr<Model> {
+    IRConfig c;
+    c.units = {1, 1, 1, 1};
+    c.depths = {16, 32, 64, 128};
+    c.embedding = 128;
+    c.mode = "ir_se";
+    return std::make_shared<IRBackbone>(c);
+  };
+  out.push_back(small);
   entry("ir_101", "IR-101 ArcFace backbone (irse.py IR_101, units [3,13,30,3]), 112x112 -> 512-d embedding", 100,
         "ir");
 }

@@ -7,10 +7,12 @@
 //                activation after the add. Stages of 64/128/256/512 channels, first unit stride 2:
 //                112 -> 56 -> 28 -> 14 -> 7
 //   output_layer BN2d(512), Dropout(0.5), Flatten, Linear(512*7*7 -> 512), BN1d(512)
-// The 512-d embedding is not normalised. Zoo names: ir_50, ir_se_50, ir_101.
+// The 512-d embedding is not normalised. Zoo names: ir_50, ir_se_50, ir_101, and ir_small (not a
+// release: a small configuration for quick training).
 // Tests: tests/models/test_irse.cpp.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -33,9 +35,23 @@ class BottleneckIR : public Module {
   std::shared_ptr<Sequential> res_layer;
 };
 
-// The release's `Backbone(input_size, num_layers, mode)`.
+// The shape of an IR backbone: units per stage, channels per stage (the stem has the first stage's),
+// embedding size. The releases use depths 64/128/256/512 and a 512-d embedding.
+struct IRConfig {
+  int64_t input_size = 112;
+  std::array<int64_t, 4> units = {3, 4, 14, 3};
+  std::array<int64_t, 4> depths = {64, 128, 256, 512};
+  int64_t embedding = 512;
+  std::string mode = "ir";
+  // The release's IR-50/100/152.
+  static IRConfig release(int64_t input_size, int64_t num_layers, const std::string& mode);
+};
+
+// The release's `Backbone(input_size, num_layers, mode)`, or any IRConfig (zoo entry "ir_small":
+// a small IR-SE net facekit trains from scratch in minutes on a CPU, for tests and tutorials).
 class IRBackbone : public Model {
  public:
+  explicit IRBackbone(const IRConfig& config);
   // input_size 112 or 224 (the Linear then takes 512*7*7 or 512*14*14 inputs); num_layers 50, 100
   // or 152 (units per stage [3,4,14,3], [3,13,30,3], [3,8,36,3]); mode "ir" or "ir_se".
   IRBackbone(int64_t input_size, int64_t num_layers, const std::string& mode);
