@@ -344,7 +344,9 @@ double validate(const Validator& v, Model& model, Module* head, bool classifier,
     for (int64_t k = 0; k < D; ++k) dot += double(a[k]) * double(b[k]);
     scores.push_back(dot), same.push_back(p.same);
   }
-  return evaluate_verification(scores, same).accuracy_mean;
+  VerificationOptions opts;
+  opts.threshold_rule = "middle";  // as `facekit verify`
+  return evaluate_verification(scores, same, opts).accuracy_mean;
 }
 
 }  // namespace
