@@ -17,5 +17,13 @@ void add_inspect_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_detect_command(CLI::App& app);
 void add_align_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_identify_command(CLI::App& app);
+void add_lookalike_command(CLI::App& app);
+void add_cluster_command(CLI::App& app);
+void add_gradcam_command(CLI::App& app);
+void add_verify_command(CLI::App& app);
+void add_synth_faces_command(CLI::App& app);
 
 }  // namespace fk::apps

@@ -16,6 +16,14 @@ int main(int argc, char** argv) {
   fk::apps::add_run_command(app);
   fk::apps::add_detect_command(app);
   fk::apps::add_align_command(app);
+  fk::apps::add_embed_command(app);
+  fk::apps::add_train_command(app);
+  fk::apps::add_identify_command(app);
+  fk::apps::add_lookalike_command(app);
+  fk::apps::add_cluster_command(app);
+  fk::apps::add_gradcam_command(app);
+  fk::apps::add_verify_command(app);
+  fk::apps::add_synth_faces_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,131 @@
+// `facekit train --data DIR_OR_LIST --arch NAME --head arcface|cosface|sphereface|softmax|focal
+//  [--center-loss w] --epochs N --batch B --lr X [--val DIR | --val-pairs FILE] [--pretrained FILE]
+//  [--freeze-backbone] --out RUN_DIR [--resume]`: trains a backbone (models/trainer.h) with a
+// progress bar per epoch (loss, accuracy, images/s, ETA), metrics.jsonl and curves.png in RUN_DIR,
+// checkpoints in PyTorch format (last.pth, best.pth, backbone.pth).
+// Tests: tests/apps/test_train.cpp.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "apps/commands.h"
+#include "models/trainer.h"
+#include "tensor/error.h"
+
+namespace fk::apps {
+
+namespace {
+
+std::string clock_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  auto s = int64_t(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
+  else std::snprintf(buf, sizeof buf, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+  return buf;
+}
+
+struct TrainArgs {
+  models::TrainConfig config;
+  std::string device = "cpu";
+};
+
+int run_train(const TrainArgs& args) {
+  FK_CHECK(args.device == "cpu", "train: --device ", args.device,
+           " is not available yet: facekit trains on the CPU (the CUDA backend is issue 7)");
+  const bool tty = isatty(2);
+  models::TrainCallbacks cb;
+  cb.on_step = [tty](const models::StepInfo& s) {
+    if (!tty) return;
+    const int width = 24;
+    int filled = s.steps > 0 ? int(width * s.step / s.steps) : width;
+    std::string bar(size_t(filled), '=');
+    if (filled < width) bar += '>' + std::string(size_t(width - filled - 1), ' ');
+    std::fprintf(stderr, "\repoch %lld/%lld [%s] %lld/%lld loss %.4f acc %.3f %.1f img/s ETA %s   ",
+                 (long long)s.epoch + 1, (long long)s.epochs, bar.c_str(), (long long)s.step, (long long)s.steps, s.loss,
+                 s.accuracy, s.images_per_second, clock_text(s.eta_seconds).c_str());
+    std::fflush(stderr);
+  };
+  cb.on_epoch = [tty](const models::EpochMetrics& m) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::printf("epoch %lld: lr %.3g, loss %.4f, train accuracy %.4f", (long long)m.epoch + 1, m.lr, m.train_loss,
+                m.train_accuracy);
+    if (m.val_accuracy >= 0) std::printf(", %s accuracy %.4f", m.val_kind.c_str(), m.val_accuracy);
+    std::printf(", %.1f img/s, %s%s%s\n", m.images_per_second, clock_text(m.seconds).c_str(),
+                m.skipped_images ? (", " + std::to_string(m.skipped_images) + " images skipped").c_str() : "",
+                m.best ? " (best)" : "");
+    std::fflush(stdout);
+  };
+  cb.on_message = [](const std::string& msg) { std::cerr << msg << "\n"; };
+  auto metrics = models::train(args.config, cb);
+  std::printf("done: %zu epochs in %s (last.pth, best.pth, backbone.pth, metrics.jsonl, curves.png)\n", metrics.size(),
+              args.config.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a face-recognition backbone (or a transfer-learning classifier)");
+  auto args = std::make_shared<TrainArgs>();
+  models::TrainConfig& c = args->config;
+  cmd->add_option("--data", c.data, "Training images: a folder per identity, or a list file '<relative path> <label>'")
+      ->required();
+  cmd->add_option("--data-root", c.data_root, "Images folder of a list file (default: the list's folder)");
+  cmd->add_option("--arch", c.arch, "Architecture (see `facekit run --help`); ir_small trains in minutes on a CPU")
+      ->capture_default_str();
+  cmd->add_option("--classifier", c.classifier, "resnet50_torchvision's classifier layout: fc, linear or mlp")
+      ->check(CLI::IsMember({"fc", "linear", "mlp"}));
+  cmd->add_option("--head", c.head, "Loss head on the embedding")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"arcface", "cosface", "sphereface", "softmax", "focal"}));
+  cmd->add_option("--margin-s", c.margin_s, "Scale s of ArcFace/CosFace (default 64)");
+  cmd->add_option("--margin-m", c.margin_m, "Margin m (ArcFace 0.5, CosFace 0.4; SphereFace's integer m, 4)");
+  cmd->add_option("--focal-gamma", c.focal_gamma, "gamma of the focal loss")->capture_default_str();
+  cmd->add_option("--center-loss", c.center_loss, "Add the center loss with this weight")->capture_default_str();
+  cmd->add_option("--center-alpha", c.center_alpha,
+                  "Update the centres with Wen et al.'s rule at this rate (0: the optimiser updates them)")
+      ->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "Epochs")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str()->check(CLI::Range(1, 65536));
+  cmd->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "sgd (momentum), adam or adamw")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_flag("--nesterov", c.nesterov, "Nesterov momentum");
+  cmd->add_option("--weight-decay", c.weight_decay, "Weight decay")->capture_default_str();
+  cmd->add_flag("--bn-decay", c.bn_decay,
+                "Also decay BatchNorm/PReLU parameters and biases (default: not, as egcode's sgd_bn)");
+  cmd->add_option("--schedule", c.schedule, "Learning-rate schedule: step (at --milestones), cosine or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"step", "cosine", "none"}));
+  cmd->add_option("--milestones", c.milestones, "Epochs at which the lr is multiplied by --lr-gamma (default: 60% and 85% of the run)")
+      ->delimiter(',');
+  cmd->add_option("--lr-gamma", c.lr_gamma, "Factor at each milestone")->capture_default_str();
+  cmd->add_option("--warmup", c.warmup_epochs, "Epochs of linear warm-up from lr/10")->capture_default_str();
+  cmd->add_option("--clip-grad", c.clip_grad_norm, "Clip the gradient norm to this (0: no clipping)")->capture_default_str();
+  cmd->add_option("--val", c.val, "Validation folder with the same identities: top-1 accuracy each epoch");
+  cmd->add_option("--val-pairs", c.val_pairs, "Or a pairs file (LFW pairs.txt or CSV): 10-fold verification accuracy");
+  cmd->add_option("--val-images", c.val_images, "Images folder of --val-pairs (default: the pairs file's folder)");
+  cmd->add_option("--val-split", c.val_split, "Without --val: hold out this fraction of each identity")->capture_default_str();
+  cmd->add_option("--pretrained", c.pretrained, "Initial backbone weights (entries of other shapes are skipped)");
+  cmd->add_option("--pretrained-key", c.pretrained_key, "State dict nested in the pretrained file");
+  cmd->add_flag("--freeze-backbone", c.freeze_backbone, "Train only the head (transfer learning)");
+  cmd->add_flag("!--no-flip", c.flip, "No random horizontal flips");
+  cmd->add_option("--rotate", c.rotate, "Random rotation of +- this many degrees")->capture_default_str();
+  cmd->add_option("--color-jitter", c.color_jitter, "Brightness/contrast/saturation jitter")->capture_default_str();
+  cmd->add_option("--random-erasing", c.random_erasing, "Random erasing probability")->capture_default_str();
+  cmd->add_flag("--sample-pairing", c.sample_pairing, "SamplePairing (mix two images) in the middle 60% of the epochs");
+  cmd->add_option("--out", c.out, "Run folder (checkpoints, metrics.jsonl, curves.png)")->required();
+  cmd->add_flag("--resume", c.resume, "Continue the run in --out from its last.pth");
+  cmd->add_option("--seed", c.seed, "Seed of the weights, data order, augmentation and dropout")->capture_default_str();
+  cmd->add_option("--workers", c.workers, "Data loading threads")->capture_default_str()->check(CLI::Range(0, 64));
+  cmd->add_option("--device", args->device, "cpu (CUDA training comes with the CUDA backend)")->capture_default_str();
+  cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
+      ->group("");  // hidden
+  on_run(cmd, [args]() { return run_train(*args); });
+}
+
+}  // namespace fk::apps
