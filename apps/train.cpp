@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/commands.h"
+#include "apps/face_inputs.h"
 #include "models/trainer.h"
 #include "tensor/error.h"
 
@@ -28,12 +29,15 @@ std::string clock_text(double seconds) {
 
 struct TrainArgs {
   models::TrainConfig config;
+  std::string mtcnn_weights;
   std::string device = "cpu";
 };
 
 int run_train(const TrainArgs& args) {
   FK_CHECK(args.device == "cpu", "train: --device ", args.device,
            " is not available yet: facekit trains on the CPU (the CUDA backend is issue 7)");
+  models::TrainConfig config = args.config;
+  if (config.face_crop) config.mtcnn_weights = mtcnn_weights_dir(args.mtcnn_weights);
   const bool tty = isatty(2);
   models::TrainCallbacks cb;
   cb.on_step = [tty](const models::StepInfo& s) {
@@ -58,7 +62,7 @@ int run_train(const TrainArgs& args) {
     std::fflush(stdout);
   };
   cb.on_message = [](const std::string& msg) { std::cerr << msg << "\n"; };
-  auto metrics = models::train(args.config, cb);
+  auto metrics = models::train(config, cb);
   std::printf("done: %zu epochs in %s (last.pth, best.pth, backbone.pth, metrics.jsonl, curves.png)\n", metrics.size(),
               args.config.out.c_str());
   return 0;
@@ -118,6 +122,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--color-jitter", c.color_jitter, "Brightness/contrast/saturation jitter")->capture_default_str();
   cmd->add_option("--random-erasing", c.random_erasing, "Random erasing probability")->capture_default_str();
   cmd->add_flag("--sample-pairing", c.sample_pairing, "SamplePairing (mix two images) in the middle 60% of the epochs");
+  cmd->add_flag("--face-crop", c.face_crop,
+                "Photos, not face crops: cut out MTCNN's most confident face plus 10 px first (KIT's face_crop); "
+                "images without a face are skipped");
+  cmd->add_option("--mtcnn-weights", args->mtcnn_weights,
+                  "With --face-crop: folder of pnet.pt, rnet.pt, onet.pt (default: $FACEKIT_WEIGHTS, else ~/.cache/facekit)");
   cmd->add_option("--out", c.out, "Run folder (checkpoints, metrics.jsonl, curves.png)")->required();
   cmd->add_flag("--resume", c.resume, "Continue the run in --out from its last.pth");
   cmd->add_option("--seed", c.seed, "Seed of the weights, data order, augmentation and dropout")->capture_default_str();

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -66,7 +68,7 @@ std::string config_text(const TrainConfig& c, const std::vector<std::string>& cl
     << "\nwarmup_epochs = " << c.warmup_epochs << "\nclip_grad_norm = " << num(c.clip_grad_norm)
     << "\nflip = " << c.flip << "\nrotate = " << num(c.rotate) << "\ncolor_jitter = " << num(c.color_jitter)
     << "\nrandom_erasing = " << num(c.random_erasing) << "\nsample_pairing = " << c.sample_pairing
-    << "\nseed = " << c.seed << "\nval_split = " << num(c.val_split) << "\nclasses = " << classes.size() << "\n";
+    << "\nface_crop = " << c.face_crop << "\nseed = " << c.seed << "\nval_split = " << num(c.val_split) << "\nclasses = " << classes.size() << "\n";
   for (const auto& name : classes) s << "class = " << name << "\n";
   return s.str();
 }
@@ -160,8 +162,27 @@ void freeze_backbone(Model& model, const ModelKind& kind) {
   }
 }
 
-data::Pipeline make_pipeline(const TrainConfig& c, const FacePreprocess& prep, bool train) {
+// KIT's face_crop box finder: MTCNN with the TropComplique settings the project used (thresholds
+// 0.6/0.7/0.8, factor 0.707), the most confident face. One detector shared by the loader's workers,
+// behind a mutex.
+data::BoxFinder mtcnn_box_finder(const std::string& weights_dir) {
+  mtcnn::DetectorOptions o;
+  o.thresholds = {0.6, 0.7, 0.8};
+  o.factor = 0.707;
+  o.select_largest = false;
+  auto detector = std::make_shared<mtcnn::Detector>(weights_dir, o);
+  auto lock = std::make_shared<std::mutex>();
+  return [detector, lock](const data::Image& img) -> std::optional<std::array<float, 4>> {
+    std::lock_guard<std::mutex> guard(*lock);
+    auto faces = detector->detect(data::image_to_tensor(img));
+    if (faces.empty()) return std::nullopt;
+    return faces[0].box;
+  };
+}
+
+data::Pipeline make_pipeline(const TrainConfig& c, const FacePreprocess& prep, bool train, const data::BoxFinder& finder) {
   data::Pipeline p;
+  if (finder) p.image_ops.push_back(data::face_crop(finder, 10));
   p.image_ops.push_back(data::resize(prep.width, prep.height));
   if (train) {
     if (c.rotate > 0) p.image_ops.push_back(data::random_rotation(c.rotate));
@@ -295,21 +316,33 @@ struct Validator {
   data::Pipeline pipeline;
 };
 
-// Embeddings (or logits) of images through the model in eval mode, in batches.
-Tensor model_outputs(Model& model, const std::vector<std::string>& paths, const data::Pipeline& pipe, int64_t batch) {
+// Embeddings (or logits) of images through the model in eval mode, in batches. An image that cannot
+// be read (or has no face with --face-crop) gets no row: ok[i] says which did.
+Tensor model_outputs(Model& model, const std::vector<std::string>& paths, const data::Pipeline& pipe, int64_t batch,
+                     std::vector<bool>& ok, const TrainCallbacks& cb) {
   autograd::NoGrad no_grad;
-  std::vector<Tensor> parts;
+  std::vector<Tensor> parts, xs;
   data::Rng rng(0);
-  for (size_t start = 0; start < paths.size(); start += size_t(batch)) {
-    std::vector<Tensor> xs;
-    for (size_t i = start; i < std::min(paths.size(), start + size_t(batch)); ++i)
+  ok.assign(paths.size(), false);
+  auto flush = [&]() {
+    if (!xs.empty()) parts.push_back(flatten(model.forward(stack(xs, 0)), 1));
+    xs.clear();
+  };
+  for (size_t i = 0; i < paths.size(); ++i) {
+    try {
       xs.push_back(pipe(data::read_image(paths[i]), rng));
-    parts.push_back(flatten(model.forward(stack(xs, 0)), 1));
+      ok[i] = true;
+    } catch (const std::exception& e) {
+      if (cb.on_message) cb.on_message(std::string("validation image skipped: ") + e.what());
+    }
+    if (int64_t(xs.size()) == batch) flush();
   }
-  return cat(parts, 0);
+  flush();
+  return parts.empty() ? Tensor() : cat(parts, 0);
 }
 
-double validate(const Validator& v, Model& model, Module* head, bool classifier, int64_t batch) {
+// -1 when no validation image could be used.
+double validate(const Validator& v, Model& model, Module* head, bool classifier, int64_t batch, const TrainCallbacks& cb) {
   model.eval();
   if (head) head->eval();
   if (v.kind == "classification") {
@@ -319,31 +352,40 @@ double validate(const Validator& v, Model& model, Module* head, bool classifier,
       data::Sample s = v.images->sample(i);
       paths.push_back(s.path), labels.push_back(s.label);
     }
-    Tensor out = model_outputs(model, paths, v.pipeline, batch);
+    std::vector<bool> ok;
+    Tensor out = model_outputs(model, paths, v.pipeline, batch, ok, cb);
+    if (!out.defined()) return -1;
     Tensor logits;
     {
       autograd::NoGrad no_grad;
       logits = classifier || !head ? out : (*head)(out);  // margin heads without labels: s * cos
     }
     Tensor pred = argmax(logits, 1).contiguous();
-    int64_t right = 0;
-    for (size_t i = 0; i < labels.size(); ++i) right += pred.data<int64_t>()[i] == labels[i];
-    return double(right) / double(labels.size());
+    int64_t right = 0, row = 0;
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (ok[i]) right += pred.data<int64_t>()[row++] == labels[i];
+    return double(right) / double(row);
   }
   // verification: cosine of the L2-normalised embeddings of each pair, the 10-fold protocol
-  Tensor e = normalize(model_outputs(model, v.pair_images, v.pipeline, batch), 1).contiguous();
-  std::map<std::string, int64_t> row;
-  for (size_t i = 0; i < v.pair_images.size(); ++i) row[v.pair_images[i]] = int64_t(i);
+  std::vector<bool> ok;
+  Tensor out = model_outputs(model, v.pair_images, v.pipeline, batch, ok, cb);
+  if (!out.defined()) return -1;
+  Tensor e = normalize(out, 1).contiguous();
+  std::map<std::string, int64_t> row;  // the embedding row of each usable image
+  for (size_t i = 0, r = 0; i < v.pair_images.size(); ++i)
+    if (ok[i]) row[v.pair_images[i]] = int64_t(r++);
   std::vector<double> scores;
   std::vector<bool> same;
   const int64_t D = e.size(1);
   for (const auto& p : v.pairs) {
+    if (!row.count(p.image1) || !row.count(p.image2)) continue;  // an image was skipped: so is the pair
     const float* a = e.data<float>() + row[p.image1] * D;
     const float* b = e.data<float>() + row[p.image2] * D;
     double dot = 0;
     for (int64_t k = 0; k < D; ++k) dot += double(a[k]) * double(b[k]);
     scores.push_back(dot), same.push_back(p.same);
   }
+  if (scores.size() < 2) return -1;
   VerificationOptions opts;
   opts.threshold_rule = "middle";  // as `facekit verify`
   return evaluate_verification(scores, same, opts).accuracy_mean;
@@ -365,7 +407,12 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   std::shared_ptr<const data::Dataset> train_set = all;
   Validator val;
   FacePreprocess prep = training_preprocess(arch);
-  val.pipeline = make_pipeline(c, prep, false);
+  data::BoxFinder finder;
+  if (c.face_crop) {
+    FK_CHECK(!c.mtcnn_weights.empty(), "train: --face-crop needs the MTCNN weights folder");
+    finder = mtcnn_box_finder(c.mtcnn_weights);
+  }
+  val.pipeline = make_pipeline(c, prep, false, finder);
   if (!c.val.empty()) {
     auto v = data::open_dataset(c.val);
     FK_CHECK(v->classes() == all->classes(), c.val, ": its identities differ from those of ", c.data,
@@ -475,7 +522,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   data::LoaderOptions lo;
   lo.batch_size = c.batch, lo.shuffle = true, lo.drop_last = true, lo.num_workers = c.workers, lo.seed = c.seed;
   if (int64_t(train_set->size()) < c.batch) lo.drop_last = false;
-  data::DataLoader loader(train_set, make_pipeline(c, prep, true), lo);
+  data::DataLoader loader(train_set, make_pipeline(c, prep, true, finder), lo);
   const int64_t steps = loader.batches_per_epoch();
   int64_t total_steps_done = 0;
   const std::string val_kind = val.kind;
@@ -490,6 +537,8 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     t.set("epoch", scalar(double(epochs_done)));
     t.set("best_metric", scalar(best_metric));
     t.set("sphereface_iteration", scalar(sphereface ? double(sphereface->iteration) : 0.0));
+    // the random state: every draw is seeded from (seed, epoch, sample or step), so the seed is all of it
+    t.set("seed", full({}, double(int64_t(c.seed)), DType::Int64));
     auto names = History::names();
     auto fields = h.all();
     for (size_t i = 0; i < names.size(); ++i) t.set("history." + names[i], vec(*fields[i]));
@@ -568,9 +617,9 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
     double val_acc = -1;
-    if (!val.kind.empty()) val_acc = validate(val, *model, head.get(), kind.classifier, c.batch);
+    if (!val.kind.empty()) val_acc = validate(val, *model, head.get(), kind.classifier, c.batch, cb);
     const double train_loss = loss_sum / double(seen);
-    const double metric = val.kind.empty() ? -train_loss : val_acc;
+    const double metric = val_acc < 0 ? -train_loss : val_acc;
     const bool is_best = metric > best_metric;
     if (is_best) best_metric = metric;
     h.lr.push_back(lr), h.train_loss.push_back(train_loss), h.train_accuracy.push_back(double(right) / double(seen));

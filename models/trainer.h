@@ -64,6 +64,10 @@ struct TrainConfig {
   double color_jitter = 0;    // brightness/contrast/saturation jitter strength
   double random_erasing = 0;  // probability
   bool sample_pairing = false;
+  // KIT's face_crop before everything (pipelines.md §8): MTCNN's most confident face, grown by 10 px
+  // on each side; images without a face are skipped (listed). For photos that are not face crops yet.
+  bool face_crop = false;
+  std::string mtcnn_weights;  // folder of pnet.pt, rnet.pt, onet.pt (needed with face_crop)
   // run
   std::string out;
   bool resume = false;

@@ -223,3 +223,26 @@ TEST_CASE("train: every head, center loss, Adam, cosine warm-up and verification
   }
   fs::remove_all(d);
 }
+
+TEST_CASE("train: --face-crop cuts faces out of photos, unreadable images are skipped and listed") {
+  const fs::path shared = fs::path(FK_SHARED_DATA_DIR);
+  if (!fs::exists(shared / "mtcnn" / "pnet.pt") || !fs::exists(shared / "faces" / "face_recognition")) {
+    MESSAGE("skipped: ../shared/data (MTCNN weights, face_recognition photos) is absent");
+    return;
+  }
+  fs::path d = scratch("train_facecrop");
+  fs::path data = d / "people";
+  fs::copy(shared / "faces" / "face_recognition" / "knn_examples" / "train", data, fs::copy_options::recursive);
+  { std::ofstream(data / "obama" / "broken.jpg") << "not a jpeg"; }
+  CliRun r = fk::test::run_cli("train --data " + data.string() + " --face-crop --mtcnn-weights " +
+                               (shared / "mtcnn").string() +
+                               " --arch ir_small --head softmax --epochs 1 --batch 5 --lr 0.01 --workers 2 --out " +
+                               (d / "run").string());
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK_MESSAGE(has(r.out, "skipped " + (data / "obama" / "broken.jpg").string()), r.out);
+  auto m = read_metrics(d / "run");
+  REQUIRE(m.size() == 1);
+  CHECK(m[0]["skipped_images"] == 1);
+  CHECK(std::isfinite(m[0]["train_loss"].get<double>()));
+  fs::remove_all(d);
+}
