@@ -52,68 +52,6 @@ struct IdentifyArgs {
   DetectorFlags detector;
 };
 
-// The gallery reduced to what a face is compared with: one or more unit rows per identity.
-struct Identities {
-  std::vector<std::string> names;  // sorted
-  Tensor rows;                     // (R, D): gallery rows (nearest) or one centroid per identity
-  std::vector<int64_t> owner;      // (R,): index into names of each row
-  std::vector<int64_t> source;     // (R,): gallery row behind each row (-1 for a centroid)
-};
-
-Identities nearest_rows(const models::Gallery& g) {
-  Identities ids;
-  ids.names = g.identities();
-  std::map<std::string, int64_t> index;
-  for (size_t i = 0; i < ids.names.size(); ++i) index[ids.names[i]] = int64_t(i);
-  ids.rows = g.embeddings;
-  for (int64_t r = 0; r < g.size(); ++r) {
-    ids.owner.push_back(index[g.labels[size_t(r)]]);
-    ids.source.push_back(r);
-  }
-  return ids;
-}
-
-// c_k = normalise(mean of identity k's rows).
-Identities centroid_rows(const models::Gallery& g) {
-  Identities ids;
-  ids.names = g.identities();
-  const int64_t D = g.embeddings.size(1), K = int64_t(ids.names.size());
-  std::vector<float> e = g.embeddings.to_vector<float>();  // (N, D)
-  std::vector<double> sum(size_t(K * D), 0.0);
-  for (int64_t r = 0; r < g.size(); ++r) {
-    int64_t k = std::lower_bound(ids.names.begin(), ids.names.end(), g.labels[size_t(r)]) - ids.names.begin();
-    for (int64_t d = 0; d < D; ++d) sum[size_t(k * D + d)] += e[size_t(r * D + d)];
-  }
-  std::vector<float> c(size_t(K * D));
-  for (int64_t k = 0; k < K; ++k) {
-    double n2 = 0;
-    for (int64_t d = 0; d < D; ++d) n2 += sum[size_t(k * D + d)] * sum[size_t(k * D + d)];
-    double inv = n2 > 0 ? 1.0 / std::sqrt(n2) : 0.0;  // the mean's length does not matter, only its direction
-    for (int64_t d = 0; d < D; ++d) c[size_t(k * D + d)] = float(sum[size_t(k * D + d)] * inv);
-    ids.owner.push_back(k);
-    ids.source.push_back(-1);
-  }
-  ids.rows = from_buffer(c.data(), {K, D}, DType::Float32);
-  return ids;
-}
-
-struct Ranked {
-  int64_t identity;  // index into Identities::names
-  double score;
-  int64_t source;    // gallery row that gave the score (-1 for a centroid)
-};
-
-// Best score per identity of one face, highest first (ties: the identity first in sorted order).
-std::vector<Ranked> rank(const Identities& ids, const float* scores) {
-  std::vector<Ranked> best(ids.names.size(), Ranked{-1, -INFINITY, -1});
-  for (size_t r = 0; r < ids.owner.size(); ++r) {
-    Ranked& b = best[size_t(ids.owner[r])];
-    if (b.identity < 0 || scores[r] > b.score) b = {ids.owner[r], scores[r], ids.source[r]};
-  }
-  std::stable_sort(best.begin(), best.end(), [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
-  return best;
-}
-
 json face_json(const models::mtcnn::Face& f) {
   json j;
   j["box"] = {f.box[0], f.box[1], f.box[2], f.box[3]};
@@ -155,7 +93,6 @@ int run_identify(const IdentifyArgs& args) {
   models::Embedder embedder(eo);
   models::check_compatible(g, embedder.meta(), args.gallery);
   auto detector = make_detector(args.detector);
-  const Identities ids = args.match == "centroid" ? centroid_rows(g) : nearest_rows(g);
 
   std::vector<ImageFile> files = collect_images(args.photos);
   json photos = json::array();
@@ -175,19 +112,17 @@ int run_identify(const IdentifyArgs& args) {
       std::vector<data::Image> crops;
       for (const auto& f : faces) crops.push_back(models::crop_face(img, f, embedder.preprocess()));
       if (!crops.empty()) {
-        Tensor scores = models::cosine_scores(embedder.embed(crops), ids.rows).contiguous();  // (F, R)
-        const float* s = scores.data<float>();
+        auto ranked = models::rank_identities(g, embedder.embed(crops), args.match);  // per face
         for (size_t fi = 0; fi < faces.size(); ++fi) {
-          std::vector<Ranked> r = rank(ids, s + fi * ids.owner.size());
-          const std::string& best = ids.names[size_t(r[0].identity)];
+          const std::vector<models::IdentityScore>& r = ranked[fi];
+          const std::string& best = r[0].identity;
           const bool known = r[0].score >= args.threshold;
           json j = face_json(faces[fi]);
           j["identity"] = known ? json(best) : json(nullptr);
           j["score"] = round4(r[0].score);
           j["best"] = best;
-          j["best_image"] = r[0].source >= 0 ? json(g.paths[size_t(r[0].source)]) : json(nullptr);
-          j["runner_up"] = r.size() > 1 ? json{{"identity", ids.names[size_t(r[1].identity)]}, {"score", round4(r[1].score)}}
-                                        : json(nullptr);
+          j["best_image"] = r[0].row >= 0 ? json(g.paths[size_t(r[0].row)]) : json(nullptr);
+          j["runner_up"] = r.size() > 1 ? json{{"identity", r[1].identity}, {"score", round4(r[1].score)}} : json(nullptr);
           entry["faces"].push_back(j);
           if (!args.draw.empty())
             draw_labelled(img, faces[fi], (known ? best : std::string("unknown")) + " " + score_text(r[0].score), known);

@@ -37,26 +37,6 @@ struct LookalikeArgs {
   DetectorFlags detector;
 };
 
-struct Match {
-  std::string identity;
-  double score;
-  int64_t row;  // the gallery row of the identity's nearest image
-};
-
-// Per identity, its nearest image's score; highest first, at most k (ties: identities in sorted order).
-std::vector<Match> top_identities(const models::Gallery& g, const std::vector<float>& scores, int64_t k) {
-  std::vector<Match> best;
-  for (const std::string& name : g.identities()) {
-    Match m{name, -INFINITY, -1};
-    for (int64_t r = 0; r < g.size(); ++r)
-      if (g.labels[size_t(r)] == name && scores[size_t(r)] > m.score) m = {name, scores[size_t(r)], r};
-    best.push_back(m);
-  }
-  std::stable_sort(best.begin(), best.end(), [](const Match& a, const Match& b) { return a.score > b.score; });
-  if (int64_t(best.size()) > k) best.resize(size_t(k));
-  return best;
-}
-
 constexpr int64_t kTile = 160, kGap = 12;
 
 // `img` scaled to fit a kTile square (aspect kept), centred on white.
@@ -95,7 +75,7 @@ std::string score_text(double s) {
 
 // Tiles left to right with two text lines under each, and the bar chart of all scores below.
 data::Image side_by_side(const data::Image& query, const std::vector<data::Image>& tiles,
-                         const std::vector<Match>& top) {
+                         const std::vector<models::IdentityScore>& top) {
   const int64_t n = int64_t(tiles.size()) + 1;
   const int64_t width = std::max<int64_t>(n * kTile + (n + 1) * kGap, 320);
   const int64_t text_h = 2 * data::text_height(2) + 8;
@@ -153,8 +133,9 @@ int run_lookalike(const LookalikeArgs& args) {
   auto faces = detector->detect(data::image_to_tensor(img));  // largest first
   FK_CHECK(!faces.empty(), args.photo, ": no face found");
   data::Image crop = models::crop_face(img, faces[0], embedder.preprocess());
-  std::vector<float> scores = models::cosine_scores(embedder.embed(crop), g.embeddings).to_vector<float>();  // (N,)
-  std::vector<Match> top = top_identities(g, scores, args.top);
+  // per identity, its nearest image's score; highest first (ties: identities in sorted order)
+  std::vector<models::IdentityScore> top = models::rank_identities(g, embedder.embed(crop))[0];
+  if (int64_t(top.size()) > args.top) top.resize(size_t(args.top));
 
   if (args.json) {
     json out;

@@ -3,11 +3,13 @@
 #include "models/gallery.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "autograd/ops.h"
 #include "data/npy.h"
 #include "data/zip.h"
+#include "tensor/creation.h"
 #include "tensor/error.h"
 
 namespace fk::models {
@@ -91,6 +93,55 @@ Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings) {
            "cosine_scores: embedding sizes differ: queries ", shape_str(queries.shape()), ", gallery ",
            shape_str(gallery_embeddings.shape()));
   return matmul(queries, transpose(gallery_embeddings, 0, 1));
+}
+
+namespace {
+
+// c_k = the mean of identity k's rows, normalised (its length does not matter, only its direction).
+Tensor centroids(const Gallery& g, const std::vector<std::string>& names) {
+  const int64_t D = g.embeddings.size(1), K = int64_t(names.size());
+  std::vector<float> e = g.embeddings.to_vector<float>();  // (N, D)
+  std::vector<double> sum(size_t(K * D), 0.0);
+  for (int64_t r = 0; r < g.size(); ++r) {
+    int64_t k = std::lower_bound(names.begin(), names.end(), g.labels[size_t(r)]) - names.begin();
+    for (int64_t d = 0; d < D; ++d) sum[size_t(k * D + d)] += e[size_t(r * D + d)];
+  }
+  std::vector<float> c(size_t(K * D));
+  for (int64_t k = 0; k < K; ++k) {
+    double n2 = 0;
+    for (int64_t d = 0; d < D; ++d) n2 += sum[size_t(k * D + d)] * sum[size_t(k * D + d)];
+    double inv = n2 > 0 ? 1.0 / std::sqrt(n2) : 0.0;
+    for (int64_t d = 0; d < D; ++d) c[size_t(k * D + d)] = float(sum[size_t(k * D + d)] * inv);
+  }
+  return from_buffer(c.data(), {K, D}, DType::Float32);
+}
+
+}  // namespace
+
+std::vector<std::vector<IdentityScore>> rank_identities(const Gallery& g, const Tensor& queries,
+                                                        const std::string& match) {
+  FK_CHECK(match == "nearest" || match == "centroid", "unknown match rule '", match, "' (expected nearest or centroid)");
+  const std::vector<std::string> names = g.identities();
+  const bool centroid = match == "centroid";
+  // what each query is compared with: the gallery rows, or one centroid per identity
+  Tensor rows = centroid ? centroids(g, names) : g.embeddings;
+  std::vector<int64_t> owner;  // identity index of each compared row
+  for (int64_t r = 0; r < rows.size(0); ++r)
+    owner.push_back(centroid ? r : std::lower_bound(names.begin(), names.end(), g.labels[size_t(r)]) - names.begin());
+  Tensor scores = cosine_scores(queries, rows).contiguous();  // (Q, R)
+  std::vector<std::vector<IdentityScore>> out;
+  for (int64_t q = 0; q < scores.size(0); ++q) {
+    const float* s = scores.data<float>() + q * rows.size(0);
+    std::vector<IdentityScore> best(names.size());
+    for (size_t k = 0; k < names.size(); ++k) best[k] = {names[k], -INFINITY, -1};
+    for (size_t r = 0; r < owner.size(); ++r) {
+      IdentityScore& b = best[size_t(owner[r])];
+      if (s[r] > b.score) b.score = s[r], b.row = centroid ? -1 : int64_t(r);
+    }
+    std::stable_sort(best.begin(), best.end(), [](const IdentityScore& a, const IdentityScore& b) { return a.score > b.score; });
+    out.push_back(std::move(best));
+  }
+  return out;
 }
 
 }  // namespace fk::models

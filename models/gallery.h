@@ -51,4 +51,17 @@ void check_compatible(const Gallery& g, const GalleryMeta& query, const std::str
 // are unit vectors).
 Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings);
 
+// One identity's score for a query face.
+struct IdentityScore {
+  std::string identity;
+  double score = 0;
+  int64_t row = -1;  // the gallery row that gave the score (-1 for a centroid)
+};
+// Every identity of `g` scored against each query row (unit vectors, (Q, D)), highest first (ties:
+// identities in sorted order). "nearest": the best cosine over the identity's images (a 1-NN
+// classifier); "centroid": the cosine to the direction of the mean of its embeddings (egcode's
+// gallery, which stores one mean embedding per person).
+std::vector<std::vector<IdentityScore>> rank_identities(const Gallery& g, const Tensor& queries,
+                                                        const std::string& match = "nearest");
+
 }  // namespace fk::models

@@ -237,6 +237,7 @@ std::string default_layer(const std::string& arch) {
   if (arch == "resnet50_vggface2" || arch == "senet50_vggface2") return "layer4.2.conv3";
   if (arch == "ir_50" || arch == "ir_se_50") return "body.23";  // units [3, 4, 14, 3]
   if (arch == "ir_101") return "body.48";                       // units [3, 13, 30, 3]
+  if (arch == "ir_small") return "body.3";                      // units [1, 1, 1, 1]
   if (arch == "iresnet18") return "layer4.1";                   // layers [2, 2, 2, 2]
   if (arch.rfind("iresnet", 0) == 0) return "layer4.2";         // 3 blocks in layer4 at the other depths
   if (arch == "mobilefacenet") return "conv2";

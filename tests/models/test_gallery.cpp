@@ -1,6 +1,7 @@
 // Galleries (models/gallery.h) and what they are made of: numpy string arrays (data/npy.h, checked
 // against numpy-written fixtures from tests/fixtures/make_gallery.py), SHA-256 fingerprints
 // (data/sha256.h), the .npz round trip, the compatibility check and cosine scores.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -132,4 +133,29 @@ TEST_CASE("gallery: files that are not galleries, or inconsistent ones, get one-
   data::write_file_atomic(p.string(), zip.finish());
   CHECK_THROWS_WITH_AS(models::load_gallery(p.string()), doctest::Contains("1 embeddings but 2 labels"), Error);
   fs::remove(p);
+}
+
+TEST_CASE("gallery: identities ranked by their nearest image or by their centroid") {
+  models::Gallery g;
+  // obama: two images at 0 and 90 degrees; biden: one at 30 degrees (unit vectors in the plane)
+  const double c30 = std::sqrt(3.0) / 2;
+  g.embeddings = tensor({1.0f, 0.0f, 0.0f, 1.0f, float(c30), 0.5f}, {3, 2});
+  g.labels = {"obama", "obama", "biden"};
+  g.paths = {"o1", "o2", "b1"};
+  Tensor q = tensor({1.0f, 0.0f, 0.0f, 1.0f}, {2, 2});  // along image o1, then along o2
+  auto nearest = models::rank_identities(g, q);
+  REQUIRE(nearest.size() == 2);
+  REQUIRE(nearest[0].size() == 2);
+  CHECK(nearest[0][0].identity == "obama");
+  CHECK(nearest[0][0].score == doctest::Approx(1.0));
+  CHECK(nearest[0][0].row == 0);
+  CHECK(nearest[0][1].identity == "biden");
+  CHECK(nearest[0][1].score == doctest::Approx(c30));
+  CHECK(nearest[1][0].row == 1);
+  // obama's centroid points at 45 degrees: cos 45 = 0.707 < cos 30 for the first query, so biden wins
+  auto centroid = models::rank_identities(g, q, "centroid");
+  CHECK(centroid[0][0].identity == "biden");
+  CHECK(centroid[0][1].score == doctest::Approx(std::sqrt(0.5)));
+  CHECK(centroid[0][1].row == -1);
+  CHECK_THROWS_WITH_AS(models::rank_identities(g, q, "farthest"), doctest::Contains("unknown match rule"), Error);
 }
