@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <cstdio>
 #include <limits>
 
@@ -228,12 +229,21 @@ void paste(Image& img, const Image& canvas, int64_t x, int64_t y) {
 
 // The frame around the plot area, ticks outside it and their labels. X labels are centred under their
 // tick and skipped when they would touch the previous one; y labels are right-aligned to the left.
+// A pixel offset rounded to an integer, or nothing when it is not finite (an axis whose range
+// overflowed, e.g. data of +-1e308): clamped first, so the arithmetic after it cannot overflow.
+std::optional<int64_t> pixel(double offset) {
+  if (!std::isfinite(offset)) return std::nullopt;
+  return std::llround(std::clamp(offset, -1e9, 1e9));
+}
+
 void draw_axes(Image& img, const Area& a, const Axis* xa, const Axis* ya) {
   draw_box(img, double(a.left), double(a.top), double(a.right), double(a.bottom), kBlack, 1);
   if (xa) {
     int64_t last_right = std::numeric_limits<int64_t>::min() / 2;
     for (size_t i = 0; i < xa->ticks.size(); ++i) {
-      const int64_t px = a.left + std::llround(to_offset(xa->ticks[i], *xa, a.width()));
+      const std::optional<int64_t> off = pixel(to_offset(xa->ticks[i], *xa, a.width()));
+      if (!off) continue;
+      const int64_t px = a.left + *off;
       draw_line(img, double(px), double(a.bottom + 1), double(px), double(a.bottom + kTick), kBlack);
       const int64_t w = text_width(xa->labels[i]), x0 = px - w / 2;
       if (x0 <= last_right + 4) continue;
@@ -243,7 +253,9 @@ void draw_axes(Image& img, const Area& a, const Axis* xa, const Axis* ya) {
   }
   if (ya) {
     for (size_t i = 0; i < ya->ticks.size(); ++i) {
-      const int64_t py = a.bottom - std::llround(to_offset(ya->ticks[i], *ya, a.height()));
+      const std::optional<int64_t> off = pixel(to_offset(ya->ticks[i], *ya, a.height()));
+      if (!off) continue;
+      const int64_t py = a.bottom - *off;
       draw_line(img, double(a.left - kTick), double(py), double(a.left - 1), double(py), kBlack);
       const int64_t w = text_width(ya->labels[i]);
       draw_text(img, a.left - kTick - 3 - w, py - 3, ya->labels[i], kBlack);
@@ -416,7 +428,7 @@ Image bar_chart(const std::vector<std::string>& labels, const std::vector<double
   const int64_t n = int64_t(values.size());
   const double row_h = n > 0 ? double(canvas.height) / double(n) : 0;
   const bool room_for_text = row_h >= double(text_height());
-  const int64_t zero = std::llround(to_offset(std::clamp(0.0, xa.lo, xa.hi), xa, canvas.width));
+  const int64_t zero = pixel(to_offset(std::clamp(0.0, xa.lo, xa.hi), xa, canvas.width)).value_or(0);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t y0 = std::llround(row_h * (double(i) + 0.15));
     const int64_t y1 = std::max<int64_t>(y0, std::llround(row_h * (double(i) + 0.85)) - 1);
