@@ -16,7 +16,16 @@ const char* describe() { return "built without CUDA (configure with -DFK_CUDA=ON
 
 void* device_malloc(size_t, int) { unavailable(); }
 void device_free(void*, int) noexcept {}
+MemoryStats memory_stats(int) { return {}; }
+void empty_cache() {}
+StreamHandle current_stream(int) { return nullptr; }
+StreamHandle create_stream(int) { unavailable(); }
+void set_current_stream(StreamHandle, int) {}
+void synchronize(int) {}
 void memset_zero(void*, size_t, int) { unavailable(); }
 void memcpy(void*, const void*, size_t, CopyKind, int) { unavailable(); }
+void* pinned_malloc(size_t) { unavailable(); }
+void pinned_free(void*) noexcept {}
+bool is_pinned(const void*) { return false; }
 
 }  // namespace fk::cuda

@@ -33,13 +33,26 @@ void dispatch_all(DType dtype, const char* op, F&& f) {
   }
 }
 
-// x is defined, on the CPU (until the CUDA backend dispatches there) and float32/float64.
+// FK_ON_CUDA(t, expr): when tensor t lives on a GPU, `return expr;` (the op's CUDA kernel, declared
+// in cuda/<family>.h). Compiles to nothing in builds without CUDA, where no tensor can be on a GPU.
+#if defined(FK_WITH_CUDA)
+#define FK_ON_CUDA(t, expr)                  \
+  do {                                       \
+    if ((t).device().is_cuda()) return expr; \
+  } while (0)
+#else
+#define FK_ON_CUDA(t, expr) \
+  do {                      \
+  } while (0)
+#endif
+
+// x is defined and float32/float64 (any device: the CPU kernels check their own inputs' device).
 void check_float_input(const Tensor& x, const char* op, const char* arg);
 // a and b share dtype and device.
 void check_same_type(const Tensor& a, const Tensor& b, const char* op);
 // x.dim() == n.
 void check_dim(const Tensor& x, int64_t n, const char* op, const char* arg);
-// Throws "<op>: not implemented on CUDA yet" for CUDA inputs (ops gain CUDA kernels in issue 7).
+// Throws "<op>: ... has no CUDA kernel" for CUDA inputs: CPU-only ops call it first.
 void check_cpu(const Tensor& x, const char* op);
 
 }  // namespace fk

@@ -11,8 +11,11 @@
 
 namespace fk {
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  if (device.is_cpu()) {
+Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), device_(device), pinned_(pinned) {
+  if (device.is_cpu() && pinned) {
+    data_ = cuda::pinned_malloc(nbytes);
+    std::memset(data_, 0, nbytes);
+  } else if (device.is_cpu()) {
     size_t rounded = (nbytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
     data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
     FK_CHECK(data_ != nullptr, "out of memory: cannot allocate ", nbytes, " bytes on the CPU");
@@ -24,7 +27,9 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
 }
 
 Storage::~Storage() {
-  if (device_.is_cpu()) {
+  if (device_.is_cpu() && pinned_) {
+    cuda::pinned_free(data_);
+  } else if (device_.is_cpu()) {
     std::free(data_);
   } else {
     cuda::device_free(data_, device_.index);

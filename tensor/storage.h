@@ -12,8 +12,9 @@ namespace fk {
 
 class Storage {
  public:
-  // Allocates `nbytes` on `device` (CUDA through cuda/runtime.h).
-  Storage(size_t nbytes, Device device);
+  // Allocates `nbytes` on `device` (CUDA through cuda/runtime.h's caching allocator). `pinned`:
+  // page-locked CPU memory (needs a CUDA device), whose copies to the GPU run asynchronously.
+  Storage(size_t nbytes, Device device, bool pinned = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -21,11 +22,13 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
+  bool pinned_ = false;
 };
 
 }  // namespace fk

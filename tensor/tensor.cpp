@@ -129,6 +129,19 @@ Tensor Tensor::clone() const {
   return out;
 }
 
+Tensor Tensor::pin_memory() const {
+  FK_CHECK(device().is_cpu(), "pin_memory: ", str(), " is not on the CPU");
+  if (is_pinned()) return *this;
+  Tensor src = contiguous();
+  size_t nbytes = size_t(numel()) * dtype_size(dtype());
+  auto storage = std::make_shared<Storage>(nbytes, Device::cpu(), /*pinned=*/true);
+  Tensor out(storage, shape(), contiguous_strides(shape()), 0, dtype());
+  if (nbytes) std::memcpy(out.raw_data(), src.raw_data(), nbytes);
+  return out;
+}
+
+bool Tensor::is_pinned() const { return storage()->pinned(); }
+
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   Tensor src = to(Device::cpu()).contiguous();

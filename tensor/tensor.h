@@ -71,6 +71,10 @@ class Tensor {
   Tensor to(Device device) const;
   Tensor contiguous() const;  // itself when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
+  // A contiguous copy in page-locked host memory (torch.Tensor.pin_memory): its copies to a GPU
+  // run asynchronously. Needs a CUDA device.
+  Tensor pin_memory() const;
+  bool is_pinned() const;
 
   // ---- autograd (implemented in autograd/)
   bool requires_grad() const;
