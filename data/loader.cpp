@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cuda/runtime.h"
 #include "tensor/creation.h"
 #include "tensor/error.h"
 
@@ -54,6 +55,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, Pipeline pipeline
   FK_CHECK(opts_.batch_size > 0, "DataLoader: batch_size ", opts_.batch_size, " must be positive");
   FK_CHECK(opts_.num_workers >= 0, "DataLoader: num_workers ", opts_.num_workers, " must be >= 0");
   FK_CHECK(opts_.prefetch_batches > 0, "DataLoader: prefetch_batches ", opts_.prefetch_batches, " must be positive");
+  FK_CHECK(!opts_.pin_memory || cuda::device_count() > 0, "DataLoader: pin_memory needs a CUDA device (",
+           cuda::describe(), ")");
   for (int64_t w = 0; w < opts_.num_workers; ++w) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -133,18 +136,24 @@ DataLoader::Prepared DataLoader::make_batch(int64_t generation, int64_t batch) c
   }
   if (images.empty()) return out;
 
-  // stack into (N, 3, H, W) float32 and the labels into (N) int64
+  // stack into (N, 3, H, W) float32 and the labels into (N) int64, in page-locked memory with
+  // pin_memory (allocated pinned directly: no second copy)
   const int64_t N = int64_t(images.size());
   Shape shape = images.front().shape();
   shape.insert(shape.begin(), N);
-  out.batch.images = empty(shape);
+  auto host_tensor = [&](const Shape& s, DType dtype) {
+    if (!opts_.pin_memory) return empty(s, dtype);
+    auto storage = std::make_shared<Storage>(size_t(numel_of(s)) * dtype_size(dtype), Device::cpu(), /*pinned=*/true);
+    return Tensor(storage, s, contiguous_strides(s), 0, dtype);
+  };
+  out.batch.images = host_tensor(shape, DType::Float32);
   const int64_t per = images.front().numel();
   float* dst = out.batch.images.data<float>();
   for (int64_t n = 0; n < N; ++n) {
     Tensor c = images[size_t(n)].contiguous();
     std::memcpy(dst + n * per, c.data<float>(), size_t(per) * sizeof(float));
   }
-  out.batch.labels = empty({N}, DType::Int64);
+  out.batch.labels = host_tensor({N}, DType::Int64);
   int64_t* lab = out.batch.labels.data<int64_t>();
   for (int64_t n = 0; n < N; ++n) lab[n] = dataset_->sample(out.batch.indices[size_t(n)]).label;
   return out;

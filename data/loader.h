@@ -11,6 +11,10 @@
 // resuming at batch k needs no knowledge of earlier failures); a batch whose every sample failed is
 // not returned at all. Failures are listed by take_skipped(), in epoch order. If a whole epoch ends
 // without a single image decoded, next() throws fk::Error.
+// pin_memory (torch's DataLoader(pin_memory=True)): the workers collate each batch straight into
+// page-locked host memory, so the trainer's `.to(Device::cuda())` copies need no staging. It needs a
+// CUDA device: without one the constructor throws (one line naming cuda::describe()) rather than
+// silently loading into ordinary memory, so a misconfigured GPU run fails before its first batch.
 // Tests: tests/data/test_loader.cpp.
 #pragma once
 
@@ -43,6 +47,7 @@ struct LoaderOptions {
   int64_t num_workers = 2;      // 0: load on the consumer's thread inside next()
   int64_t prefetch_batches = 4; // at most this many batches are being prepared or waiting
   uint64_t seed = 0;
+  bool pin_memory = false;      // batches in page-locked memory (needs a CUDA device; see above)
 };
 
 // The dataset order of epoch `epoch` (see the file comment).

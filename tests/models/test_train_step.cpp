@@ -203,6 +203,12 @@ TEST_CASE("train_step: ir_50 + ArcFace loss, embedding, logits and BN running st
 }
 
 TEST_CASE("train_step: ir_50 + ArcFace parameter gradients match PyTorch (float64)") {
+#ifdef FK_SANITIZED
+  // Under the sanitizers the first case already runs this very step (each case is its own process
+  // and repeats the 23 s float64 IR-50 step): the comparisons are the Release build's job.
+  MESSAGE("skipped under the sanitizers: the same step as the first float64 case");
+  return;
+#endif
   const StepResult& r = float64_step();
   auto names = read_lines(kDir + "grad_names.txt");
   REQUIRE(names.size() == r.names.size());
@@ -213,6 +219,12 @@ TEST_CASE("train_step: ir_50 + ArcFace parameter gradients match PyTorch (float6
 }
 
 TEST_CASE("train_step: one SGD step with sgd_bn groups moves every parameter as PyTorch (float64)") {
+#ifdef FK_SANITIZED
+  // Under the sanitizers the first case already runs this very step (each case is its own process
+  // and repeats the 23 s float64 IR-50 step): the comparisons are the Release build's job.
+  MESSAGE("skipped under the sanitizers: the same step as the first float64 case");
+  return;
+#endif
   const StepResult& r = float64_step();
   auto names = read_lines(kDir + "grad_names.txt");
   // |p_after - p_before| = lr * |g + wd*p|: a parameter in the wrong weight-decay group is off by
