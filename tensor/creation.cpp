@@ -1,4 +1,5 @@
-// Tensor factories (see creation.h). Everything is made on the CPU and copied when a device is asked.
+// Tensor factories (see creation.h). empty/zeros/full/ones are made on the asked device directly (full
+// on a GPU: cuda::fill_); the rest is made on the CPU.
 #include "tensor/creation.h"
 
 #include <cmath>
@@ -6,6 +7,10 @@
 
 #include "tensor/dispatch.h"
 #include "tensor/random.h"
+
+#if defined(FK_WITH_CUDA)
+#include "cuda/elementwise.h"
+#endif
 
 namespace fk {
 
@@ -27,6 +32,13 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 Tensor zeros(const Shape& shape, DType dtype, Device device) { return empty(shape, dtype, device); }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+#if defined(FK_WITH_CUDA)
+  if (device.is_cuda()) {  // filled in place on the GPU (empty() is zeroed already)
+    Tensor t = empty(shape, dtype, device);
+    if (value != 0.0) cuda::fill_(t, value);
+    return t;
+  }
+#endif
   Tensor t = empty(shape, dtype, Device::cpu());
   if (value != 0.0) {
     dispatch_all(dtype, "full", [&]<class T>() {

@@ -8,6 +8,10 @@
 #include "cuda/runtime.h"
 #include "tensor/iterate.h"
 
+#if defined(FK_WITH_CUDA)
+#include "cuda/copy.h"
+#endif
+
 namespace fk {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype) {
@@ -111,9 +115,14 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  FK_CHECK(device().is_cpu(), "clone: ", str(), ": CUDA copies need the CUDA backend (issue 7)");
   auto storage = std::make_shared<Storage>(size_t(numel()) * dtype_size(dtype()), device());
   Tensor out(storage, shape(), contiguous_strides(shape()), 0, dtype());
+#if defined(FK_WITH_CUDA)
+  if (device().is_cuda()) {  // a strided copy on the GPU (cuda/copy.h)
+    cuda::copy_strided(out, *this);
+    return out;
+  }
+#endif
   size_t es = dtype_size(dtype());
   const char* src = static_cast<const char*>(raw_data());
   char* dst = static_cast<char*>(out.raw_data());
@@ -142,8 +151,21 @@ Tensor Tensor::pin_memory() const {
 
 bool Tensor::is_pinned() const { return storage()->pinned(); }
 
+// A dtype that cuda::copy_strided converts from and to (float16/bfloat16 convert on the CPU).
+[[maybe_unused]] static bool gpu_convertible(DType t) {
+  return t == DType::Float32 || t == DType::Float64 || t == DType::Int64 || t == DType::UInt8 || t == DType::Bool;
+}
+
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
+#if defined(FK_WITH_CUDA)
+  if (device().is_cuda() && gpu_convertible(dtype()) && gpu_convertible(target)) {  // stays on the GPU
+    auto storage = std::make_shared<Storage>(size_t(numel()) * dtype_size(target), device());
+    Tensor out(storage, shape(), contiguous_strides(shape()), 0, target);
+    cuda::copy_strided(out, *this);
+    return out;
+  }
+#endif
   Tensor src = to(Device::cpu()).contiguous();
   auto storage = std::make_shared<Storage>(size_t(numel()) * dtype_size(target), Device::cpu());
   Tensor out(storage, shape(), contiguous_strides(shape()), 0, target);
@@ -156,8 +178,7 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
-  Tensor src = device().is_cpu() ? contiguous() : *this;
-  FK_CHECK(src.is_contiguous(), "to(", target.str(), "): non-contiguous CUDA tensors need the CUDA backend (issue 7)");
+  Tensor src = contiguous();  // a non-contiguous CUDA tensor is made contiguous on its GPU first
   size_t nbytes = size_t(numel()) * dtype_size(dtype());
   auto storage = std::make_shared<Storage>(nbytes, target);
   Tensor out(storage, shape(), contiguous_strides(shape()), 0, dtype());
