@@ -1,9 +1,11 @@
 // fk::ops::prelu / softmax / log_softmax / dropout and their backwards (torch.nn.functional.prelu,
 // softmax, log_softmax, dropout): argument checks, the (N, C, S) or (outer, D, inner) view of the
-// input, allocation, and the kernels in tensor/cpu/activation.cpp.
+// input, allocation, and the kernels in tensor/cpu/activation.cpp; CUDA tensors go to cuda/activation.cu
+// after the argument checks (tests/cuda/test_activation.cpp).
 // Tested by tests/tensor/test_activation.cpp and tests/autograd/test_activation_grad.cpp.
 #include "tensor/activation.h"
 
+#include "cuda/activation.h"
 #include "tensor/cpu/kernels_norm_act.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
@@ -37,6 +39,7 @@ static PreluView prelu_view(const Tensor& x, const Tensor& weight, const char* o
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
   PreluView v = prelu_view(x, weight, "prelu");
+  FK_ON_CUDA(x, cuda::prelu(x, weight));
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor y = empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "prelu", [&]<class T>() {
@@ -51,6 +54,7 @@ PreluGrads prelu_backward(const Tensor& dy, const Tensor& x, const Tensor& weigh
   check_same_type(dy, x, "prelu_backward");
   FK_CHECK(dy.shape() == x.shape(), "prelu_backward: dy ", shape_str(dy.shape()), " must match x ",
            shape_str(x.shape()));
+  FK_ON_CUDA(x, cuda::prelu_backward(dy, x, weight));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   PreluGrads g{empty(x.shape(), x.dtype()), empty(weight.shape(), weight.dtype())};
   dispatch_float(x.dtype(), "prelu_backward", [&]<class T>() {
@@ -82,6 +86,7 @@ static SoftmaxView softmax_view(const Tensor& x, int64_t dim, const char* op) {
 static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
   check_float_input(x, op, "x");
   SoftmaxView v = softmax_view(x, dim, op);
+  FK_ON_CUDA(x, log ? cuda::log_softmax(x, dim) : cuda::softmax(x, dim));
   Tensor xc = x.contiguous();
   Tensor y = empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&]<class T>() {
@@ -96,6 +101,7 @@ static Tensor softmax_backward_impl(const Tensor& dy, const Tensor& y, int64_t d
   check_same_type(dy, y, op);
   FK_CHECK(dy.shape() == y.shape(), op, ": dy ", shape_str(dy.shape()), " must match y ", shape_str(y.shape()));
   SoftmaxView v = softmax_view(y, dim, op);
+  FK_ON_CUDA(y, log ? cuda::log_softmax_backward(dy, y, dim) : cuda::softmax_backward(dy, y, dim));
   Tensor dyc = dy.contiguous(), yc = y.contiguous();
   Tensor dx = empty(y.shape(), y.dtype());
   dispatch_float(y.dtype(), op, [&]<class T>() {
@@ -114,23 +120,21 @@ Tensor log_softmax_backward(const Tensor& dy, const Tensor& y, int64_t dim) {
 }
 
 // ---- dropout. Identity (x itself, no copy, no mask) when !training or p == 0, like F.dropout;
-// p == 1 drops everything (y = x * 0, mask 0).
+// p == 1 drops everything (y = x * 0, mask 0). Each call draws one 64-bit seed from the default
+// generator; element i's uniform is Philox4x32-10(key = seed, counter = i) on both devices, so the
+// CPU and CUDA masks are bit-identical for the same manual_seed.
 
 std::pair<Tensor, Tensor> dropout(const Tensor& x, double p, bool training) {
   check_float_input(x, "dropout", "x");
   FK_CHECK(p >= 0 && p <= 1, "dropout: probability has to be between 0 and 1, but got p=", p, " (x=",
            shape_str(x.shape()), ")");
   if (!training || p == 0) return {x, Tensor()};
+  uint64_t seed = default_generator().next_u64();
+  FK_ON_CUDA(x, cuda::dropout(x, p, seed));
   Tensor xc = x.contiguous();
-  Tensor y = empty(x.shape(), x.dtype()), mask = zeros(x.shape(), x.dtype());
+  Tensor y = empty(x.shape(), x.dtype()), mask = empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "dropout", [&]<class T>() {
-    if (p == 1) {
-      const T* xp = xc.data<T>();
-      T* yp = y.data<T>();
-      for (int64_t i = 0; i < x.numel(); ++i) yp[i] = xp[i] * T(0);  // NaN/inf stay NaN, as x * 0 in PyTorch
-      return;
-    }
-    cpu::dropout_forward(default_generator(), xc.data<T>(), x.numel(), p, y.data<T>(), mask.data<T>());
+    cpu::dropout_forward(seed, xc.data<T>(), x.numel(), p, y.data<T>(), mask.data<T>());
   });
   return {y, mask};
 }

@@ -1,11 +1,15 @@
 // Reductions (see reduce.h). Every reduction is computed in the same layout: the kept dims move to
 // the front and the reduced dims to the back (a permuted, contiguous copy), so each output element
 // reduces one contiguous run of `inner` values. Sums accumulate in double for float32 too.
+// CUDA tensors go to cuda/reduce.cu after the argument checks (tests/cuda/test_reduce.cpp); max()/min()/
+// argmax() over all elements and sum_to are composed of the per-dim ops, so they route with them.
 #include "tensor/reduce.h"
 
 #include <cmath>
 #include <limits>
 
+#include "cuda/reduce.h"
+#include "tensor/cpu/reduce_math.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 #include "tensor/parallel.h"
@@ -87,22 +91,33 @@ static double run_sum(const T* p, int64_t n) {
   return s;
 }
 
+// the device-agnostic checks of sum/mean/var, before a CUDA tensor leaves for cuda/reduce.cu
+static void check_reduce_args(const Tensor& x, const Dims& dims, const char* op) {
+  check_float_input(x, op, "x");
+  normalize_dims(dims, x.dim(), op);
+}
+
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_reduce_args(x, dims, "sum");
+  FK_ON_CUDA(x, cuda::sum(x, dims, keepdim));
   return reduce_float(x, dims, keepdim, "sum", [](auto p, int64_t n) { return run_sum(p, n); });
 }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_reduce_args(x, dims, "mean");
+  FK_ON_CUDA(x, cuda::mean(x, dims, keepdim));
   return reduce_float(x, dims, keepdim, "mean", [](auto p, int64_t n) { return run_sum(p, n) / double(n); });
 }
 
 Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
+  check_reduce_args(x, dims, "var");
+  FK_ON_CUDA(x, cuda::var(x, dims, unbiased, keepdim));
   // two passes (mean, then squared deviations): exact enough and simple
   return reduce_float(x, dims, keepdim, "var", [unbiased](auto p, int64_t n) {
     double m = run_sum(p, n) / double(n);
     double ss = 0;
     for (int64_t i = 0; i < n; ++i) ss += (double(p[i]) - m) * (double(p[i]) - m);
-    double denom = double(n) - (unbiased ? 1.0 : 0.0);
-    return denom > 0 ? ss / denom : std::numeric_limits<double>::quiet_NaN();
+    return cpu::var_finish(ss, n, unbiased);
   });
 }
 
@@ -113,6 +128,7 @@ static std::pair<Tensor, Tensor> extreme(const Tensor& x, int64_t dim, bool keep
   int64_t d = normalize_dim(dim, x.dim(), op);
   FK_CHECK(x.dim() == 0 || x.shape()[size_t(d)] > 0, op, ": cannot reduce over an empty dim ", dim, " of ",
            shape_str(x.shape()));
+  FK_ON_CUDA(x, IsMax ? cuda::max(x, dim, keepdim) : cuda::min(x, dim, keepdim));
   Layout L = reduce_layout(x, x.dim() == 0 ? Dims{} : Dims{d}, keepdim, op);
   Tensor values = empty(L.out_shape, x.dtype());
   Tensor indices = empty(L.out_shape, DType::Int64);
@@ -124,7 +140,7 @@ static std::pair<Tensor, Tensor> extreme(const Tensor& x, int64_t dim, bool keep
       const T* run = p + o * L.inner;
       int64_t best = 0;
       for (int64_t i = 1; i < L.inner && !std::isnan(run[best]); ++i)
-        if (std::isnan(run[i]) || (IsMax ? run[i] > run[best] : run[i] < run[best])) best = i;
+        if (cpu::extreme_replaces<IsMax>(run[i], run[best])) best = i;
       vp[o] = run[best];
       ip[o] = best;
     }
@@ -177,6 +193,7 @@ Tensor index_reduce_backward(const Tensor& dy, const Tensor& indices, const Shap
   int64_t nd = int64_t(x_shape.size());
   int64_t d = normalize_dim(dim, nd, "max_backward");
   if (nd == 0) return dy.clone();  // a 0-d input is its own maximum
+  FK_ON_CUDA(dy, cuda::index_reduce_backward(dy, indices, x_shape, dim, keepdim));
   Tensor dx = zeros(x_shape, dy.dtype());
   int64_t outer = 1, inner = 1, n = x_shape[size_t(d)];
   for (int64_t i = 0; i < d; ++i) outer *= x_shape[size_t(i)];

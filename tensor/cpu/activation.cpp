@@ -2,12 +2,14 @@
 // matching torch.nn.functional.prelu / softmax / log_softmax / dropout:
 //   prelu:       y = x > 0 ? x : w[c] * x
 //   softmax:     y = exp(x - max) / sum exp(x - max)      log_softmax: y = x - max - log(sum exp(x - max))
-//   dropout:     y = x * mask, mask = Bernoulli(1 - p) / (1 - p)
+//   dropout:     y = x * mask, mask = Bernoulli(1 - p) / (1 - p), u_i = Philox4x32-10(seed, i)
+// The per-element formulas live in tensor/cpu/activation_math.h, shared with cuda/activation_kernels.h.
 // Tested by tests/tensor/test_activation.cpp and tests/autograd/test_activation_grad.cpp.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "tensor/cpu/activation_math.h"
 #include "tensor/cpu/kernels_norm_act.h"
 #include "tensor/parallel.h"
 
@@ -26,7 +28,7 @@ void prelu_forward(const T* x, const T* weight, int64_t N, int64_t C, int64_t S,
       T w = weight[r % C];
       const T* xr = x + r * S;
       T* yr = y + r * S;
-      for (int64_t s = 0; s < S; ++s) yr[s] = xr[s] > T(0) ? xr[s] : w * xr[s];
+      for (int64_t s = 0; s < S; ++s) yr[s] = prelu_value(xr[s], w);
     }
   });
 }
@@ -43,12 +45,8 @@ void prelu_backward(const T* dy, const T* x, const T* weight, int64_t N, int64_t
         const T* xr = x + (n * C + c) * S;
         T* dxr = dx + (n * C + c) * S;
         for (int64_t s = 0; s < S; ++s) {
-          if (xr[s] > T(0)) {
-            dxr[s] = dyr[s];
-          } else {
-            dxr[s] = w * dyr[s];
-            dw += double(dyr[s]) * double(xr[s]);
-          }
+          dxr[s] = prelu_dx(dyr[s], xr[s], w);
+          dw += prelu_dweight_term(dyr[s], xr[s]);
         }
       }
       dweight[c] = T(dw);
@@ -132,12 +130,9 @@ template <class T>
 static void softmax_backward_row(const T* dy, const T* y, int64_t D, bool log, T* dx) {
   // dy, y, dx: (D)
   double acc = 0;  // softmax: sum dy * y; log_softmax: sum dy
-  for (int64_t d = 0; d < D; ++d) acc += log ? double(dy[d]) : double(dy[d]) * double(y[d]);
+  for (int64_t d = 0; d < D; ++d) acc += softmax_backward_term(dy[d], y[d], log);
   T a = T(acc);
-  if (log)
-    for (int64_t d = 0; d < D; ++d) dx[d] = dy[d] - std::exp(y[d]) * a;
-  else
-    for (int64_t d = 0; d < D; ++d) dx[d] = y[d] * (dy[d] - a);
+  for (int64_t d = 0; d < D; ++d) dx[d] = softmax_backward_value(dy[d], y[d], a, log);
 }
 
 template <class T>
@@ -159,12 +154,11 @@ void softmax_backward(const T* dy, const T* y, int64_t outer, int64_t D, int64_t
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t d = 0; d < D; ++d)
         for (int64_t i = 0; i < inner; ++i)
-          acc[size_t(i)] += log ? double(dyo[d * inner + i]) : double(dyo[d * inner + i]) * double(yo[d * inner + i]);
+          acc[size_t(i)] += softmax_backward_term(dyo[d * inner + i], yo[d * inner + i], log);
       for (int64_t d = 0; d < D; ++d)
         for (int64_t i = 0; i < inner; ++i) {
           int64_t k = d * inner + i;
-          T a = T(acc[size_t(i)]);
-          dxo[k] = log ? dyo[k] - std::exp(yo[k]) * a : yo[k] * (dyo[k] - a);
+          dxo[k] = softmax_backward_value(dyo[k], yo[k], T(acc[size_t(i)]), log);
         }
     }
   });
@@ -173,15 +167,18 @@ void softmax_backward(const T* dy, const T* y, int64_t outer, int64_t D, int64_t
 // ---- dropout
 
 template <class T>
-void dropout_forward(Generator& gen, const T* x, int64_t n, double p, T* y, T* mask) {
-  // x, y, mask: (n). Serial: the mask must be the same sequence for a given seed whatever the threads.
+void dropout_forward(uint64_t seed, const T* x, int64_t n, double p, T* y, T* mask) {
+  // x, y, mask: (n). Element i's uniform is Philox(seed, i): the same mask whatever the threads, and
+  // the same as the CUDA kernel's.
   double keep = 1.0 - p;
-  T scale = T(1.0 / keep);
-  for (int64_t i = 0; i < n; ++i) {
-    T m = gen.uniform() < keep ? scale : T(0);
-    mask[i] = m;
-    y[i] = x[i] * m;
-  }
+  T scale = T(keep > 0 ? 1.0 / keep : 0.0);  // unused when keep == 0: nothing is kept
+  parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      T m = dropout_mask(seed, i, keep, scale);
+      mask[i] = m;
+      y[i] = x[i] * m;
+    }
+  });
 }
 
 #define FK_INSTANTIATE(T)                                                                                 \
@@ -189,7 +186,7 @@ void dropout_forward(Generator& gen, const T* x, int64_t n, double p, T* y, T* m
   template void prelu_backward<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, T*, T*);       \
   template void softmax_forward<T>(const T*, int64_t, int64_t, int64_t, bool, T*);                        \
   template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, int64_t, bool, T*);             \
-  template void dropout_forward<T>(Generator&, const T*, int64_t, double, T*, T*);
+  template void dropout_forward<T>(uint64_t, const T*, int64_t, double, T*, T*);
 FK_INSTANTIATE(float)
 FK_INSTANTIATE(double)
 #undef FK_INSTANTIATE

@@ -50,10 +50,10 @@ void softmax_forward(const T* x, int64_t outer, int64_t D, int64_t inner, bool l
 template <class T>
 void softmax_backward(const T* dy, const T* y, int64_t outer, int64_t D, int64_t inner, bool log, T* dx);
 
-// ---- dropout over n elements: mask[i] = (u_i < 1 - p) / (1 - p) with u_i uniform in [0, 1) drawn
-// in order from `gen`, y = x * mask. Needs 0 <= p < 1.
+// ---- dropout over n elements: mask[i] = (u_i < 1 - p) / (1 - p) with u_i = philox_uniform(seed, i)
+// (tensor/philox.h), y = x * mask. Needs 0 <= p <= 1 (p = 1: mask 0, y = x * 0).
 template <class T>
-void dropout_forward(Generator& gen, const T* x, int64_t n, double p, T* y, T* mask);
+void dropout_forward(uint64_t seed, const T* x, int64_t n, double p, T* y, T* mask);
 
 // ---- nll_loss. logp, dlogp: (N, C); target: (N), each in [0, C) or equal to ignore_index.
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cases/activation.h"
+#include "tensor/philox.h"
 #include "test_util.h"
 
 using namespace fk;
@@ -129,6 +130,28 @@ TEST_CASE("dropout: reproducible with manual_seed") {
   CHECK(!test::compare(m3, m1, 0, 0).empty());  // another seed, another mask
   // y = x * mask
   CHECK_CLOSE(y1, ops::mul(x, m1), 0, 0, "y = x * mask");
+}
+
+TEST_CASE("dropout: element i is kept when Philox(seed, i) < 1 - p, the seed drawn from the generator") {
+  Tensor x = randn({500}, DType::Float64);
+  manual_seed(42);
+  auto [y, mask] = ops::dropout(x, 0.25, true);
+  manual_seed(42);
+  uint64_t seed = default_generator().next_u64();  // one 64-bit draw per dropout call
+  auto m = mask.to_vector<double>();
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < 500; ++i) {
+    double expected = philox_uniform(seed, uint64_t(i)) < 0.75 ? 1 / 0.75 : 0.0;
+    mismatches += m[size_t(i)] != expected;
+  }
+  CHECK(mismatches == 0);
+  // the generator moved by exactly that one draw
+  manual_seed(42);
+  (void)ops::dropout(x, 0.25, true);
+  uint64_t next_after_dropout = default_generator().next_u64();
+  manual_seed(42);
+  (void)default_generator().next_u64();
+  CHECK(default_generator().next_u64() == next_after_dropout);
 }
 
 TEST_CASE("dropout: drops a fraction p and preserves the mean") {
