@@ -1,9 +1,13 @@
 // conv2d and its backward (torch.nn.functional.conv2d): argument checks, output shape, allocation and
 // dispatch to the CPU kernels in tensor/cpu/conv.cpp (im2col + GEMM).
 //   OH = floor((H + 2*PH - DH*(KH-1) - 1) / SH) + 1, and the same for OW.
-// Tests: tests/tensor/test_conv.cpp (fixtures, reference, errors), tests/autograd/test_conv_grad.cpp.
+// CUDA tensors go to cuda/conv.cu (cuDNN or im2col + cuBLAS) after the same checks.
+// Tests: tests/tensor/test_conv.cpp (fixtures, reference, errors), tests/autograd/test_conv_grad.cpp,
+// tests/cuda/test_conv.cpp (GPU vs CPU).
 #include "tensor/conv.h"
 
+#include "cuda/conv.h"
+#include "tensor/cpu/conv_math.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
@@ -50,13 +54,14 @@ static cpu::Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight
     FK_CHECK(bias.dim() == 1 && bias.size(0) == g.OC, op, ": bias must be 1-d with ", g.OC,
              " elements (one per output channel), got ", shape_str(bias.shape()), " ", shapes);
   }
-  g.OH = (g.H + 2 * g.PH - eff_h) / g.SH + 1;
-  g.OW = (g.W + 2 * g.PW - eff_w) / g.SW + 1;
+  g.OH = cpu::conv_out_size(g.H, g.PH, g.DH, g.KH, g.SH);
+  g.OW = cpu::conv_out_size(g.W, g.PW, g.DW, g.KW, g.SW);
   return g;
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
   const cpu::Conv2dGeometry g = conv2d_geometry(x, weight, bias, opts, "conv2d");
+  FK_ON_CUDA(x, cuda::conv2d(x, weight, bias, opts));
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = empty({g.N, g.OC, g.OH, g.OW}, x.dtype());  // y: (N, OC, OH, OW)
@@ -74,6 +79,7 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   const Shape y_shape{g.N, g.OC, g.OH, g.OW};
   FK_CHECK(dy.shape() == y_shape, "conv2d_backward: dy ", shape_str(dy.shape()), " does not match the output shape ",
            shape_str(y_shape), " (x=", shape_str(x.shape()), ", weight=", shape_str(weight.shape()), ")");
+  FK_ON_CUDA(x, cuda::conv2d_backward(dy, x, weight, has_bias, opts, output_mask));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   Conv2dGrads grads;
   if (output_mask[0]) grads.dx = empty(x.shape(), x.dtype());            // dx: (N, C, H, W)

@@ -7,13 +7,16 @@
 //
 // No operand is copied when its matrices are row-major or column-major with any leading dimension (a
 // transposed contiguous matrix goes to gemm as trans=true); anything else is made contiguous once.
-// Tests: tests/tensor/test_linalg.cpp (PyTorch fixtures), tests/autograd/test_linalg_grad.cpp.
+// CUDA tensors go to cuda/linalg.cu after the argument checks.
+// Tests: tests/tensor/test_linalg.cpp (PyTorch fixtures), tests/autograd/test_linalg_grad.cpp,
+// tests/cuda/test_linalg.cpp (GPU vs CPU).
 #include "tensor/linalg.h"
 
 #include <algorithm>
 #include <optional>
 #include <vector>
 
+#include "cuda/linalg.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 #include "tensor/iterate.h"
@@ -92,6 +95,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   int64_t M = a2.size(-2), K = a2.size(-1), N = b2.size(-1);
   FK_CHECK(b2.size(-2) == K, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
            " cannot be multiplied (", M, "x", K, " and ", b2.size(-2), "x", N, ")");
+  FK_ON_CUDA(a, cuda::matmul(a, b));  // after the shape checks, which hold on every device
   Shape a_batch(a2.shape().begin(), a2.shape().end() - 2), b_batch(b2.shape().begin(), b2.shape().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
 
@@ -129,6 +133,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
            shape_str(a.shape()), " and ", shape_str(b.shape()));
   FK_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm: shapes ", shape_str(a.shape()), " and ",
            shape_str(b.shape()), " cannot be multiplied (expected (B, M, K) and (B, K, N))");
+  FK_ON_CUDA(a, cuda::bmm(a, b));
   Tensor out = empty({a.size(0), a.size(1), b.size(2)}, a.dtype());
   dispatch_float(a.dtype(), "bmm", [&]<class T>() { batched_gemm<T>(gemm_ready(a), gemm_ready(b), out); });
   return out;
@@ -150,6 +155,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     FK_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias ", shape_str(bias.shape()),
              " must be 1-d of out_features=", out_f, " (weight=", shape_str(weight.shape()), ")");
   }
+  FK_ON_CUDA(x, cuda::linear(x, weight, bias));
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
   Tensor y = empty(out_shape, x.dtype());

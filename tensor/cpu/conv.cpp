@@ -9,6 +9,8 @@
 // whose (OC, N, L) result is then permuted to (N, OC, L). The batch is cut into chunks whose column
 // matrix stays under 32 MB, 8 MB in backward (images_per_chunk): the whole batch for small maps. A 1x1
 // stride-1 unpadded conv needs no im2col: each image x_n (C, H*W) already is its column matrix.
+// The index rule (tensor/cpu/conv_math.h, shared with the CUDA kernels) is applied here row by row:
+// valid_range() solves conv_inside(conv_in_pos(o, k)) for the run of valid o, so whole rows are copied.
 // Backward: dw_g = dy_g col_g^T, dcol_g = w_g^T dy_g followed by col2im (the adjoint of im2col),
 // db = sum of dy over (n, oh, ow). OpenMP runs the im2col/col2im/permute loops; the GEMMs are
 // called outside parallel regions (OpenBLAS threads itself). Tests: tests/tensor/test_conv.cpp.
@@ -16,6 +18,7 @@
 #include <cstring>
 #include <memory>
 
+#include "tensor/cpu/conv_math.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
@@ -259,8 +262,8 @@ void conv2d_reference(const Conv2dGeometry& g, const T* x, const T* w, const T* 
           for (int64_t cg = 0; cg < Cg; ++cg)
             for (int64_t kh = 0; kh < g.KH; ++kh)
               for (int64_t kw = 0; kw < g.KW; ++kw) {
-                const int64_t ih = oh * g.SH - g.PH + kh * g.DH, iw = ow * g.SW - g.PW + kw * g.DW;
-                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;  // zero padding
+                const int64_t ih = conv_in_pos(oh, kh, g.SH, g.PH, g.DH), iw = conv_in_pos(ow, kw, g.SW, g.PW, g.DW);
+                if (!conv_inside(ih, g.H) || !conv_inside(iw, g.W)) continue;  // zero padding
                 acc += x[((n * g.C + gi * Cg + cg) * g.H + ih) * g.W + iw] *
                        w[((oc * Cg + cg) * g.KH + kh) * g.KW + kw];
               }
