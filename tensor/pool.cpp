@@ -4,23 +4,19 @@
 //   out = floor_or_ceil((in + 2*pad - dil*(K-1) - 1) / stride) + 1
 //   with ceil_mode the last window must start inside the input or the left padding:
 //   if ((out-1)*stride >= in + pad) --out.
-// Tests: tests/tensor/test_pool.cpp, tests/autograd/test_pool_grad.cpp.
+// CUDA inputs go to cuda/pool.cu after the checks, with the same geometry.
+// Tests: tests/tensor/test_pool.cpp, tests/autograd/test_pool_grad.cpp, tests/cuda/test_pool.cpp.
 #include "tensor/pool.h"
 
+#include "cuda/pool.h"
 #include "tensor/cpu/kernels_conv_pool.h"
+#include "tensor/cpu/pool_math.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 
 namespace fk::ops {
 
 static std::string pair_str(const std::array<int64_t, 2>& p) { return std::to_string(p[0]) + "x" + std::to_string(p[1]); }
-
-static int64_t pool_output_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
-  const int64_t span = in + 2 * p - d * (k - 1) - 1;  // >= 0: checked by the caller
-  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-  if (ceil_mode && (out - 1) * s >= in + p) --out;
-  return out;
-}
 
 // x is (N,C,H,W) or (C,H,W); returns the shape with the last two dims replaced by (OH, OW).
 static Shape with_spatial(const Shape& x, int64_t OH, int64_t OW) {
@@ -67,8 +63,8 @@ static cpu::Pool2dGeometry pool_geometry(const Shape& x_shape, const Pool2dOptio
   FK_CHECK(eff_h <= g.H + 2 * g.PH && eff_w <= g.W + 2 * g.PW, op, ": kernel ", eff_h, "x", eff_w,
            " is larger than padded input ", g.H + 2 * g.PH, "x", g.W + 2 * g.PW, " (x=", shape_str(x_shape),
            ", padding=", pair_str(o.padding), ", dilation=", pair_str(o.dilation), ")");
-  g.OH = pool_output_size(g.H, g.KH, g.SH, g.PH, g.DH, o.ceil_mode);
-  g.OW = pool_output_size(g.W, g.KW, g.SW, g.PW, g.DW, o.ceil_mode);
+  g.OH = cpu::pool_output_size(g.H, g.KH, g.SH, g.PH, g.DH, o.ceil_mode);
+  g.OW = cpu::pool_output_size(g.W, g.KW, g.SW, g.PW, g.DW, o.ceil_mode);
   return g;
 }
 
@@ -82,6 +78,7 @@ static void check_dy(const Tensor& dy, const Shape& expected, const Shape& x_sha
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "max_pool2d", "x");
   const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
+  FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, true));
   Tensor xc = x.contiguous();
   const Shape y_shape = with_spatial(x.shape(), g.OH, g.OW);
   Tensor y = empty(y_shape, x.dtype());              // y: (N, C, OH, OW)
@@ -95,6 +92,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dO
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {  // the same values, no indices
   check_float_input(x, "max_pool2d", "x");
   const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
+  FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, false).first);
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() { cpu::max_pool2d_forward<T>(g, xc.data<T>(), y.data<T>(), nullptr); });
@@ -113,7 +111,10 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
   for (size_t d = 0; d + 2 < x_shape.size(); ++d)
     FK_CHECK(dy.shape()[d] == x_shape[d], op, ": dy ", shape_str(dy.shape()), " and x=", shape_str(x_shape),
              " differ in batch or channel dims");
+  FK_CHECK(indices.device() == dy.device(), op, ": indices on ", indices.device().str(), " but dy on ",
+           dy.device().str(), " (move both to one device)");
   g.OH = dy.size(-2), g.OW = dy.size(-1);
+  FK_ON_CUDA(dy, cuda::max_pool2d_backward(dy, indices, g, x_shape));
   Tensor dyc = dy.contiguous(), ic = indices.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {
@@ -125,6 +126,7 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "avg_pool2d", "x");
   const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "avg_pool2d", false);
+  FK_ON_CUDA(x, cuda::avg_pool2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "avg_pool2d", [&]<class T>() { cpu::avg_pool2d_forward<T>(g, xc.data<T>(), y.data<T>()); });
@@ -135,6 +137,7 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dO
   const char* op = "avg_pool2d_backward";
   const cpu::Pool2dGeometry g = pool_geometry(x_shape, opts, op, false);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
+  FK_ON_CUDA(dy, cuda::avg_pool2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() { cpu::avg_pool2d_backward<T>(g, dyc.data<T>(), dx.data<T>()); });
@@ -154,6 +157,7 @@ static cpu::Pool2dGeometry adaptive_geometry(const Shape& x_shape, std::array<in
 Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) {
   check_float_input(x, "adaptive_avg_pool2d", "x");
   const cpu::Pool2dGeometry g = adaptive_geometry(x.shape(), output_size, "adaptive_avg_pool2d");
+  FK_ON_CUDA(x, cuda::adaptive_avg_pool2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
@@ -168,6 +172,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   FK_CHECK(dy.dim() == 3 || dy.dim() == 4, op, ": dy must be 3-d or 4-d, got ", shape_str(dy.shape()));
   const cpu::Pool2dGeometry g = adaptive_geometry(x_shape, {dy.size(-2), dy.size(-1)}, op);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
+  FK_ON_CUDA(dy, cuda::adaptive_avg_pool2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {

@@ -4,17 +4,24 @@
 // Views only rewrite (shape, strides, offset) over the same Storage, so they cost nothing and work for
 // every dtype and device. reshape is a view whenever the strides can express the new shape (torch's
 // computeStride rule, below) and a contiguous copy otherwise. The copying ops (index_select, index_add,
-// cat, pad, the slice/select backward helpers) are plain loops over contiguous blocks.
-// Tests: tests/tensor/test_shape_ops.cpp, tests/autograd/test_shape_ops_grad.cpp.
+// cat, pad, the slice/select backward helpers) are plain loops over contiguous blocks on the CPU. On a
+// GPU, index_select/index_add run cuda/shape.cu's kernels, and cat, pad, the backward helpers and
+// reshape's copy are written on copy_strided, which routes CUDA tensors to cuda::copy_strided.
+// Tests: tests/tensor/test_shape_ops.cpp, tests/autograd/test_shape_ops_grad.cpp, tests/cuda/test_shape_ops.cpp.
 #include "tensor/shape_ops.h"
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
 
+#include "cuda/shape.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 #include "tensor/iterate.h"
+
+#if defined(FK_WITH_CUDA)
+#include "cuda/copy.h"
+#endif
 
 namespace fk::ops {
 
@@ -35,8 +42,14 @@ void dispatch_bytes(DType dtype, F&& f) {
   }
 }
 
-// dst[i] = src[i] for every index; same shape and dtype, any strides (dst may be a view).
+// dst[i] = src[i] for every index; same shape and dtype, any strides (dst may be a view); both on the
+// CPU or both on one GPU (cuda::copy_strided).
 void copy_strided(const Tensor& dst, const Tensor& src) {
+  FK_CHECK(dst.device() == src.device(), "copy: source on ", src.device().str(), " but destination on ",
+           dst.device().str());
+#if defined(FK_WITH_CUDA)
+  if (dst.device().is_cuda()) return cuda::copy_strided(dst, src);
+#endif
   if (dst.is_contiguous() && src.is_contiguous()) {
     std::memcpy(dst.raw_data(), src.raw_data(), size_t(src.numel()) * dtype_size(src.dtype()));
     return;
@@ -128,12 +141,18 @@ std::vector<int64_t> checked_index(const Tensor& index, int64_t size, const char
   FK_CHECK(index.defined(), op, ": index is an undefined tensor");
   FK_CHECK(index.dtype() == DType::Int64, op, ": index must be int64, got ", index.str());
   FK_CHECK(index.dim() <= 1, op, ": index must be 1-d, got ", shape_str(index.shape()));
-  check_cpu(index, op);
-  std::vector<int64_t> idx = index.to_vector<int64_t>();
+  std::vector<int64_t> idx = index.to_vector<int64_t>();  // copied to the host when on a GPU
   for (size_t i = 0; i < idx.size(); ++i)
     FK_CHECK(idx[i] >= 0 && idx[i] < size, op, ": index[", i, "] = ", idx[i], " is out of range for dim ", dim,
              " of size ", size, " (x=", shape_str(x.shape()), ")");
   return idx;
+}
+
+// A contiguous copy of x on its device (Tensor::clone, written on copy_strided so it works on a GPU too).
+Tensor copy_of(const Tensor& x) {
+  Tensor c = empty(x.shape(), x.dtype(), x.device());
+  copy_strided(c, x);
+  return c;
 }
 
 // Tensors that cat skips, as PyTorch does for backward compatibility: 1-d with zero elements.
@@ -147,7 +166,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape target = infer_shape(shape, x.numel(), "reshape");
   if (auto strides = compute_view_strides(x.shape(), x.strides(), target))
     return make_view(x, target, *strides, x.offset());
-  Tensor c = x.clone();  // the strides cannot express the new shape: copy, then view the copy
+  Tensor c = copy_of(x);  // the strides cannot express the new shape: copy, then view the copy
   return make_view(c, target, contiguous_strides(target), 0);
 }
 
@@ -283,13 +302,15 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   FK_CHECK(x.defined(), "index_select: x is an undefined tensor");
-  check_cpu(x, "index_select");
   int64_t d = normalize_dim(dim, x.dim(), "index_select");
-  Tensor xc = x.dim() == 0 ? reshape(x, {1}) : x.contiguous();
+  Tensor xc = x.dim() == 0 ? reshape(x, {1}) : x;
   std::vector<int64_t> idx = checked_index(index, xc.shape()[size_t(d)], "index_select", x, dim);
   FK_CHECK(x.dim() > 0 || idx.size() == 1, "index_select: a 0-d x takes exactly one index, got ", idx.size());
   Shape out_shape = xc.shape();
   out_shape[size_t(d)] = int64_t(idx.size());
+  // on a GPU (the index may have lived on either device); a 0-d x gives a 0-d result
+  FK_ON_CUDA(x, reshape(cuda::index_select(xc, d, idx), x.dim() == 0 ? Shape{} : out_shape));
+  xc = xc.contiguous();
   Tensor out = empty(out_shape, x.dtype());
   // x: (outer, size, inner) -> out: (outer, n, inner), one row of `inner` elements per (o, i)
   Split s = split_at(xc.shape(), d);
@@ -316,6 +337,7 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
   for (size_t i = 0; ok && i < bshape.size(); ++i) ok = int64_t(i) == d || sshape[i] == bshape[i];
   FK_CHECK(ok, "index_add: src ", shape_str(src.shape()), " must match base ", shape_str(base.shape()),
            " except in dim ", d, ", where it must equal the ", n, " indices");
+  FK_ON_CUDA(base, reshape(cuda::index_add(reshape(base, bshape), d, idx, reshape(src, sshape)), base.shape()));
   Tensor out = base.clone();
   Tensor sc = src.contiguous();
   Split s = split_at(bshape, d);
@@ -338,14 +360,15 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   for (size_t i = 0; i < xs.size(); ++i) {
     FK_CHECK(xs[i].defined(), "cat: tensor ", i, " is undefined");
     FK_CHECK(xs[i].dim() > 0, "cat: tensor ", i, " is 0-d and cannot be concatenated (use stack)");
-    check_cpu(xs[i], "cat");
+    FK_CHECK(xs[i].device() == xs[0].device(), "cat: tensor ", i, " is on ", xs[i].device().str(),
+             " but tensor 0 is on ", xs[0].device().str());
     FK_CHECK(xs[i].dtype() == xs[0].dtype(), "cat: tensor ", i, " has dtype ", dtype_name(xs[i].dtype()),
              " but tensor 0 has ", dtype_name(xs[0].dtype()));
   }
   // the reference for shapes: the first tensor that is not a skipped 1-d empty one
   size_t ref = 0;
   while (ref < xs.size() && cat_skips(xs[ref])) ++ref;
-  if (ref == xs.size()) return empty({0}, xs[0].dtype());
+  if (ref == xs.size()) return empty({0}, xs[0].dtype(), xs[0].device());
   const Shape& rshape = xs[ref].shape();
   int64_t d = normalize_dim(dim, int64_t(rshape.size()), "cat");
   Shape out_shape = rshape;
@@ -359,7 +382,17 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
              "; sizes must match except in dim ", d);
     out_shape[size_t(d)] += sh[size_t(d)];
   }
-  Tensor out = empty(out_shape, xs[ref].dtype());
+  Tensor out = empty(out_shape, xs[ref].dtype(), xs[ref].device());
+  if (out.device().is_cuda()) {  // each piece is a strided copy into its slice of out
+    int64_t at = 0;
+    for (const Tensor& x : xs) {
+      if (cat_skips(x)) continue;
+      const int64_t size = x.shape()[size_t(d)];
+      copy_strided(slice(out, d, at, at + size), x);
+      at += size;
+    }
+    return out;
+  }
   // out: (outer, total, inner); tensor i fills the columns [at, at + size_i) of every outer row
   Split so = split_at(out_shape, d);
   size_t es = dtype_size(out.dtype());
@@ -394,7 +427,6 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   FK_CHECK(x.defined(), "pad: x is an undefined tensor");
-  check_cpu(x, "pad");
   FK_CHECK(pads.size() % 2 == 0, "pad: padding length ", pads.size(), " must be even (pairs of left, right)");
   FK_CHECK(int64_t(pads.size()) <= 2 * x.dim(), "pad: ", pads.size(), " padding values are too many for x=",
            shape_str(x.shape()), " (at most 2 per dim)");
@@ -411,7 +443,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
     src = slice(src, d, std::max<int64_t>(-lo, 0), size - std::max<int64_t>(-hi, 0));
     before[size_t(d)] = std::max<int64_t>(lo, 0);
   }
-  Tensor out = full(out_shape, value, x.dtype());
+  Tensor out = full(out_shape, value, x.dtype(), x.device());
   // the region of out that receives src: starts after the positive left pads
   Tensor dst = out;
   for (int64_t d = 0; d < x.dim(); ++d)
@@ -424,7 +456,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
 
 Tensor slice_backward(const Tensor& dy, const Shape& input_shape, int64_t dim, int64_t start, int64_t end,
                       int64_t step) {
-  Tensor dx = zeros(input_shape, dy.dtype());
+  Tensor dx = zeros(input_shape, dy.dtype(), dy.device());
   Tensor region = slice(dx, dim, start, end, step);
   FK_CHECK(region.shape() == dy.shape(), "slice_backward: gradient ", shape_str(dy.shape()), " does not match slice ",
            shape_str(region.shape()), " of ", shape_str(input_shape));
@@ -433,7 +465,7 @@ Tensor slice_backward(const Tensor& dy, const Shape& input_shape, int64_t dim, i
 }
 
 Tensor select_backward(const Tensor& dy, const Shape& input_shape, int64_t dim, int64_t index) {
-  Tensor dx = zeros(input_shape, dy.dtype());
+  Tensor dx = zeros(input_shape, dy.dtype(), dy.device());
   Tensor region = select(dx, dim, index);
   FK_CHECK(region.shape() == dy.shape(), "select_backward: gradient ", shape_str(dy.shape()),
            " does not match selection ", shape_str(region.shape()), " of ", shape_str(input_shape));

@@ -1,7 +1,8 @@
 // Shape ops. reshape/view/flatten/permute/transpose/squeeze/unsqueeze/expand/slice/select return views
 // sharing storage (reshape and flatten copy only when the strides cannot express the new shape, by torch's
 // computeStride rule; view throws instead); index_select/index_add/cat/stack/pad return new contiguous
-// tensors. Views work for every dtype; the copying ops run on the CPU.
+// tensors. Views work for every dtype; the copying ops run on the CPU or a CUDA device (cuda/shape.cu,
+// cuda::copy_strided).
 #pragma once
 
 #include <vector>

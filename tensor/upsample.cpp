@@ -2,10 +2,11 @@
 // align_corners=False; aten::upsample_bilinear2d): checks, allocation, dispatch to
 // tensor/cpu/upsample.cpp. As in ATen the output size is always given; a scale_factor only sets
 // the sampling ratio (1/scale instead of H/OH). fk::upsample_bilinear2d(x, scale_factor) derives the
-// size as floor(H * scale) first. Tests: tests/tensor/test_upsample.cpp,
-// tests/autograd/test_upsample_grad.cpp.
+// size as floor(H * scale) first. CUDA inputs go to cuda/upsample.cu with the same geometry.
+// Tests: tests/tensor/test_upsample.cpp, tests/autograd/test_upsample_grad.cpp, tests/cuda/test_upsample.cpp.
 #include "tensor/upsample.h"
 
+#include "cuda/upsample.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
@@ -32,6 +33,7 @@ Tensor upsample_bilinear2d(const Tensor& x, std::array<int64_t, 2> output_size,
                            std::optional<std::array<double, 2>> scale_factor) {
   check_float_input(x, "upsample_bilinear2d", "x");
   const cpu::Upsample2dGeometry g = upsample_geometry(x.shape(), output_size, scale_factor, "upsample_bilinear2d");
+  FK_ON_CUDA(x, cuda::upsample_bilinear2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "upsample_bilinear2d", [&]<class T>() {
@@ -47,6 +49,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& dy, const Shape& x_shape,
   FK_CHECK(dy.dim() == 4 && x_shape.size() == 4 && dy.size(0) == x_shape[0] && dy.size(1) == x_shape[1], op, ": dy ",
            shape_str(dy.shape()), " does not match x=", shape_str(x_shape), " in (N, C)");
   const cpu::Upsample2dGeometry g = upsample_geometry(x_shape, {dy.size(2), dy.size(3)}, scale_factor, op);
+  FK_ON_CUDA(dy, cuda::upsample_bilinear2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {

@@ -6,12 +6,14 @@
 //  - avg: the divisor is the window clipped to the padded input [-PH, H+PH) (count_include_pad) or
 //    to the input itself (count_include_pad=False), exactly as PyTorch's avg_pool2d.
 //  - adaptive avg: window i spans [floor(i*H/OH), ceil((i+1)*H/OH)).
+// The window arithmetic lives in tensor/cpu/pool_math.h, shared with the CUDA kernels (cuda/pool_kernels.h).
 // Tests: tests/tensor/test_pool.cpp, tests/autograd/test_pool_grad.cpp.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "tensor/cpu/kernels_conv_pool.h"
+#include "tensor/cpu/pool_math.h"
 #include "tensor/parallel.h"
 
 namespace fk::cpu {
@@ -27,13 +29,11 @@ template <class T, bool WithIndex>
 static void max_pool2d_plane(const Pool2dGeometry& g, const T* xp, T* yp, int64_t* ip) {
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     // first in-bounds tap and end of the window's rows (dilated taps only)
-    int64_t ih0 = oh * g.SH - g.PH;
-    const int64_t ih1 = std::min(ih0 + (g.KH - 1) * g.DH + 1, g.H);
-    while (ih0 < 0) ih0 += g.DH;
+    const MaxWindow wh = max_window(oh, g.KH, g.SH, g.PH, g.DH, g.H);
+    const int64_t ih0 = wh.i0, ih1 = wh.i1;
     for (int64_t ow = 0; ow < g.OW; ++ow) {
-      int64_t iw0 = ow * g.SW - g.PW;
-      const int64_t iw1 = std::min(iw0 + (g.KW - 1) * g.DW + 1, g.W);
-      while (iw0 < 0) iw0 += g.DW;
+      const MaxWindow ww = max_window(ow, g.KW, g.SW, g.PW, g.DW, g.W);
+      const int64_t iw0 = ww.i0, iw1 = ww.i1;
       T best = -std::numeric_limits<T>::infinity();
       // PyTorch starts the index at the first in-bounds tap (it wins when every value is -inf);
       // -1 marks a window with no in-bounds tap at all (possible only with large dilation)
@@ -82,20 +82,6 @@ void max_pool2d_backward(const Pool2dGeometry& g, const T* dy, const int64_t* id
   });
 }
 
-// The window of output o along one axis: [i0, i1) clipped to the input, and its divisor extent
-// (clipped to the padded input only), as PyTorch's avg_pool2d computes them.
-struct AvgWindow {
-  int64_t i0, i1, padded_size;
-};
-static AvgWindow avg_window(int64_t o, int64_t K, int64_t S, int64_t P, int64_t in) {
-  int64_t i0 = o * S - P;
-  int64_t i1 = std::min(i0 + K, in + P);
-  const int64_t padded_size = i1 - i0;
-  i0 = std::max<int64_t>(i0, 0);
-  i1 = std::min(i1, in);
-  return {i0, i1, padded_size};
-}
-
 template <class T>
 void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
   const int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
@@ -114,8 +100,7 @@ void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
           T sum = 0;
           for (int64_t ih = wh.i0; ih < wh.i1; ++ih)
             for (int64_t iw = ww.i0; iw < ww.i1; ++iw) sum += xp[ih * g.W + iw];
-          const int64_t divisor =
-              g.count_include_pad ? wh.padded_size * ww.padded_size : (wh.i1 - wh.i0) * (ww.i1 - ww.i0);
+          const int64_t divisor = avg_divisor(wh, ww, g.count_include_pad);
           yp[oh * g.OW + ow] = sum / T(divisor);
         }
       }
@@ -137,8 +122,7 @@ void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
         for (int64_t ow = 0; ow < g.OW; ++ow) {
           const AvgWindow ww = avg_window(ow, g.KW, g.SW, g.PW, g.W);
           if (wh.i0 >= wh.i1 || ww.i0 >= ww.i1) continue;
-          const int64_t divisor =
-              g.count_include_pad ? wh.padded_size * ww.padded_size : (wh.i1 - wh.i0) * (ww.i1 - ww.i0);
+          const int64_t divisor = avg_divisor(wh, ww, g.count_include_pad);
           const T d = dyp[oh * g.OW + ow] / T(divisor);
           for (int64_t ih = wh.i0; ih < wh.i1; ++ih)
             for (int64_t iw = ww.i0; iw < ww.i1; ++iw) dxp[ih * g.W + iw] += d;
@@ -147,10 +131,6 @@ void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
     }
   });
 }
-
-// adaptive window i of `out` over `in`: [floor(i*in/out), ceil((i+1)*in/out))
-static int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-static int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
 template <class T>
 void adaptive_avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {

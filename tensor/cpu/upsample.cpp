@@ -5,39 +5,22 @@
 //   y[oh, ow] = l0h * (l0w * x[h0, w0] + l1w * x[h0, w1]) + l1h * (l0w * x[h1, w0] + l1w * x[h1, w1])
 // with ratio = 1/scale_factor when one was given, else H/OH; an axis whose size does not change is
 // copied (PyTorch's rule, even when a scale_factor != 1 rounds back to the same size). The ratio is
-// rounded to T and the source index computed in double, exactly as ATen does.
+// rounded to T and the source index computed in double, exactly as ATen does (tensor/cpu/upsample_math.h).
 // Tests: tests/tensor/test_upsample.cpp, tests/autograd/test_upsample_grad.cpp.
 #include <algorithm>
 #include <vector>
 
 #include "tensor/cpu/kernels_conv_pool.h"
+#include "tensor/cpu/upsample_math.h"
 #include "tensor/parallel.h"
 
 namespace fk::cpu {
 
-template <class T>
-struct LinearTap {
-  int64_t i0, i1;  // the two source pixels
-  T l0, l1;        // their weights
-};
-
-// The taps of every output position along one axis (in -> out).
+// The taps of every output position along one axis (in -> out), computed once per call.
 template <class T>
 static std::vector<LinearTap<T>> linear_taps(int64_t in, int64_t out, double ratio) {
   std::vector<LinearTap<T>> taps(static_cast<size_t>(out));
-  const T r = T(ratio);
-  for (int64_t o = 0; o < out; ++o) {
-    if (in == out) {
-      taps[size_t(o)] = {o, o, T(1), T(0)};
-      continue;
-    }
-    T src = T(double(r) * (double(o) + 0.5) - 0.5);
-    if (src < T(0)) src = T(0);
-    const int64_t i0 = std::min(int64_t(src), in - 1);
-    const int64_t i1 = i0 + (i0 < in - 1 ? 1 : 0);
-    const T l1 = std::clamp(src - T(i0), T(0), T(1));
-    taps[size_t(o)] = {i0, i1, T(1) - l1, l1};
-  }
+  for (int64_t o = 0; o < out; ++o) taps[size_t(o)] = linear_tap<T>(o, in, out, ratio);
   return taps;
 }
 
