@@ -1,28 +1,80 @@
-// Losses and margin heads (see heads.h): each forward composes differentiable ops of autograd/ops.h.
-// The target column is picked with a one-hot mask, target_cos = sum(cos * onehot, dim 1), and the
-// margin logit is put back with where(onehot, margin, cos), the functional form of insightface's
-// in-place `logits[index, labels] = ...`.
+// Losses and margin heads (see heads.h): each forward composes differentiable ops of autograd/ops.h,
+// except the margin transform of the target logits, one fused op (margin_logits: CPU loops here, CUDA
+// kernels in cuda/heads.cu, the per-logit math in layers/heads_math.h), the functional form of
+// insightface's in-place `logits[index, labels] = ...`.
 #include "layers/heads.h"
 
 #include <cmath>
 #include <numbers>
 
+#include "cuda/heads.h"
 #include "tensor/creation.h"
+#include "tensor/dispatch.h"
 
 namespace fk {
 
 namespace {
 
-// Checks labels (N) int64 with values in [min_label, C) and returns the Bool (N, C) mask
-// onehot[i][j] = (labels[i] == j); a -1 label gives a row of false. Undefined labels mean all -1.
-Tensor target_mask(const Tensor& labels, int64_t N, int64_t C, int64_t min_label, const std::string& who) {
+// Checks labels (N) int64 (on any device) with values in [min_label, C) and returns them contiguous on
+// `device`; undefined labels mean every row is -1 ("no target").
+Tensor checked_labels(const Tensor& labels, int64_t N, int64_t C, int64_t min_label, const std::string& who,
+                      Device device) {
   Tensor lab = labels.defined() ? labels : full({N}, -1.0, DType::Int64);
   FK_CHECK(lab.dtype() == DType::Int64 && lab.dim() == 1 && lab.size(0) == N, who, ": labels must be int64 of shape [",
            N, "], got ", dtype_name(lab.dtype()), " ", shape_str(lab.shape()));
   for (int64_t y : lab.to_vector<int64_t>())
     FK_CHECK(y >= min_label && y < C, who, ": label ", y, " is outside [", min_label, ", ", C, ")");
-  Tensor classes = ops::reshape(arange(0.0, double(C), 1.0, DType::Int64).to(lab.device()), {1, C});
+  return lab.to(device).contiguous();
+}
+
+// The Bool (N, C) mask onehot[i][j] = (labels[i] == j) on `device`, after checked_labels; a -1 label
+// gives a row of false.
+Tensor target_mask(const Tensor& labels, int64_t N, int64_t C, int64_t min_label, const std::string& who,
+                   Device device) {
+  Tensor lab = checked_labels(labels, N, C, min_label, who, device);
+  Tensor classes = ops::reshape(arange(0.0, double(C), 1.0, DType::Int64).to(device), {1, C});
   return ops::eq(ops::reshape(lab, {N, 1}), classes);
+}
+
+// CPU loops of the margin transform (the specification; cuda/heads.cu is the twin), math in heads_math.h.
+Tensor margin_logits_forward_cpu(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
+  Tensor y = empty(cos.shape(), cos.dtype());
+  const int64_t N = cos.size(0), C = cos.size(1);
+  const int64_t* lab = labels.data<int64_t>();
+  dispatch_float(cos.dtype(), "margin_logits", [&]<class T>() {
+    const T* c = cos.data<T>();  // (N, C)
+    T* out = y.data<T>();        // (N, C)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < C; ++j) out[n * C + j] = margin_logit(c[n * C + j], lab[n] == j, p);
+  });
+  return y;
+}
+
+Tensor margin_logits_backward_cpu(const Tensor& dlogits, const Tensor& cos, const Tensor& labels,
+                                  const MarginParams& p) {
+  Tensor dcos = empty(cos.shape(), cos.dtype());
+  const int64_t N = cos.size(0), C = cos.size(1);
+  const int64_t* lab = labels.data<int64_t>();
+  dispatch_float(cos.dtype(), "margin_logits_backward", [&]<class T>() {
+    const T* dy = dlogits.data<T>();  // (N, C)
+    const T* c = cos.data<T>();       // (N, C)
+    T* dc = dcos.data<T>();           // (N, C)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t j = 0; j < C; ++j)
+        dc[n * C + j] = margin_logit_grad(dy[n * C + j], c[n * C + j], lab[n] == j, p);
+  });
+  return dcos;
+}
+
+Tensor margin_logits_forward_any(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
+  FK_ON_CUDA(cos, cuda::margin_logits_forward(cos, labels, p));
+  return margin_logits_forward_cpu(cos, labels, p);
+}
+
+Tensor margin_logits_backward_any(const Tensor& dlogits, const Tensor& cos, const Tensor& labels,
+                                  const MarginParams& p) {
+  FK_ON_CUDA(cos, cuda::margin_logits_backward(dlogits, cos, labels, p));
+  return margin_logits_backward_cpu(dlogits, cos, labels, p);
 }
 
 // x must be (N, in_features)
@@ -54,7 +106,9 @@ std::string head_sizes(int64_t in_features, int64_t num_classes) {
 
 Tensor focal_loss(const Tensor& input, const Tensor& target, double gamma, bool log_probs) {
   FK_CHECK(gamma >= 0, "focal_loss: gamma must be >= 0, got ", gamma);
-  Tensor ce = log_probs ? nll_loss(input, target) : cross_entropy(input, target);
+  // labels may sit on the CPU while the logits are on a GPU
+  Tensor t = target.defined() && input.defined() ? target.to(input.device()) : target;
+  Tensor ce = log_probs ? nll_loss(input, t) : cross_entropy(input, t);
   if (gamma == 0) return ce;  // (1 - p)^0 = 1; skips pow's 0 * x^-1 gradient at p = 1
   Tensor p = exp(neg(ce));    // the "probability" of the batch-mean loss
   return mul(pow(sub(1.0, p), gamma), ce);
@@ -64,12 +118,27 @@ Tensor focal_loss_per_sample(const Tensor& input, const Tensor& target, double g
   FK_CHECK(gamma >= 0, "focal_loss_per_sample: gamma must be >= 0, got ", gamma);
   FK_CHECK(input.dim() == 2, "focal_loss_per_sample: input must be (N, C), got ", shape_str(input.shape()));
   const int64_t N = input.size(0), C = input.size(1);
-  Tensor onehot = target_mask(target, N, C, 0, "focal_loss_per_sample");
+  Tensor onehot = target_mask(target, N, C, 0, "focal_loss_per_sample", input.device());
   Tensor logp = log_probs ? input : log_softmax(input, 1);
   Tensor logp_y = squeeze(target_column(logp, onehot), 1);  // (N): log p_i
   Tensor nll = neg(logp_y);
   if (gamma != 0) nll = mul(pow(sub(1.0, exp(logp_y)), gamma), nll);  // (1 - p_i)^gamma * (-log p_i)
   return mul(mean(nll), alpha);
+}
+
+// ---- the fused margin transform
+
+Tensor margin_logits(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
+  FK_CHECK(cos.defined() && cos.dim() == 2 && is_compute_float(cos.dtype()),
+           "margin_logits: cos must be a float32/float64 (N, C) tensor, got ", cos.defined() ? cos.str() : "undefined");
+  const int64_t N = cos.size(0), C = cos.size(1);
+  Tensor lab = checked_labels(labels, N, C, -1, "margin_logits", cos.device());
+  Tensor c = cos.detach().contiguous();
+  Tensor y = margin_logits_forward_any(c, lab, p);
+  // dcos = dlogits * s * (phi'(cos) at the label, 1 elsewhere)
+  return autograd::record("margin_logits", y, {cos}, [c, lab, p](const Tensor& dy) {
+    return autograd::Grads{margin_logits_backward_any(dy.contiguous(), c, lab, p)};
+  });
 }
 
 // ---- ArcFace
@@ -89,28 +158,24 @@ ArcFace::ArcFace(int64_t in_features_, int64_t num_classes_, ArcFaceOptions opts
 
 Tensor ArcFace::forward(const Tensor& x, const Tensor& labels) {
   check_features(x, in_features, "ArcFace");
-  const double s = opts.s, m = opts.m;
-  Tensor onehot = target_mask(labels, x.size(0), num_classes, -1, "ArcFace");
+  Tensor lab = checked_labels(labels, x.size(0), num_classes, -1, "ArcFace", x.device());
   Tensor cos_all = linear(normalize(x, 1), normalize(weight, 1));  // (N, C): cos theta_ij
-  Tensor c = target_column(cos_all, onehot);                        // (N, 1): cos theta_{i, y_i}
-  Tensor phi;                                                       // (N, 1): the target's margin cosine
+  MarginParams p;
+  p.s = opts.s;
+  p.m = opts.m;
   if (opts.variant == "egcode") {
-    // s*cos(acos(c) + m) with c kept off +-1, where acos' derivative -1/sqrt(1 - c^2) is infinite
-    Tensor cc = clamp(c, -1.0 + 1e-4, 1.0 - 1e-4);
-    phi = cos(add(acos(cc), m));
+    p.kind = MarginKind::ArcFaceEgcode;  // s*cos(acos(c) + m), c kept off +-1 where acos' slope is infinite
   } else {
-    // cos(theta + m) = cos*cos(m) - sin*sin(m); the clamp keeps sqrt's argument in [1e-12, 1]
-    Tensor sin_t = sqrt(clamp(sub(1.0, mul(c, c)), 1e-12, 1.0));
-    phi = sub(mul(c, std::cos(m)), mul(sin_t, std::sin(m)));
-    if (opts.easy_margin) {
-      phi = where(gt(c, 0.0), phi, c);
-    } else {
-      // past theta = pi - m, cos(theta + m) would rise again: use the linear cos - sin(pi - m)*m instead
-      const double th = std::cos(std::numbers::pi - m), mm = std::sin(std::numbers::pi - m) * m;
-      phi = where(gt(c, th), phi, sub(c, mm));
-    }
+    // cos(theta + m) = cos*cos(m) - sin*sin(m); past theta = pi - m it would rise again, so the linear
+    // cos - sin(pi - m)*m takes over (or cos itself where cos <= 0 with easy_margin)
+    p.kind = MarginKind::ArcFace;
+    p.easy_margin = opts.easy_margin;
+    p.cos_m = std::cos(opts.m);
+    p.sin_m = std::sin(opts.m);
+    p.th = std::cos(std::numbers::pi - opts.m);
+    p.mm = std::sin(std::numbers::pi - opts.m) * opts.m;
   }
-  return mul(where(onehot, phi, cos_all), s);
+  return margin_logits(cos_all, lab, p);
 }
 
 std::string ArcFace::extra_repr() const {
@@ -129,10 +194,14 @@ CosFace::CosFace(int64_t in_features_, int64_t num_classes_, double s_, double m
 
 Tensor CosFace::forward(const Tensor& x, const Tensor& labels) {
   check_features(x, in_features, "CosFace");
-  Tensor onehot = target_mask(labels, x.size(0), num_classes, -1, "CosFace");
+  Tensor lab = checked_labels(labels, x.size(0), num_classes, -1, "CosFace", x.device());
   Tensor cos_all = linear(normalize(x, 1), normalize(weight, 1));  // (N, C)
   // s * (cos - m*onehot)
-  return mul(sub(cos_all, mul(onehot.to(cos_all.dtype()), m)), s);
+  MarginParams p;
+  p.kind = MarginKind::CosFace;
+  p.s = s;
+  p.m = m;
+  return margin_logits(cos_all, lab, p);
 }
 
 std::string CosFace::extra_repr() const {
@@ -162,37 +231,18 @@ double SphereFace::lambda() const {
 
 Tensor SphereFace::forward(const Tensor& x, const Tensor& labels) {
   check_features(x, in_features, "SphereFace");
-  Tensor onehot = target_mask(labels, x.size(0), num_classes, -1, "SphereFace");
+  Tensor lab = checked_labels(labels, x.size(0), num_classes, -1, "SphereFace", x.device());
   if (labels.defined() && is_training()) ++iteration;  // AngleLoss: it += 1, then lambda
-  const double lam = lambda();
-  const int64_t m = opts.m;
-
   Tensor xlen = sqrt(sum(mul(x, x), {1}, true));                                       // (N, 1): ||x||
   Tensor cos_all = clamp(matmul(normalize(x, 1), normalize(weight, 0)), -1.0, 1.0);  // (N, C)
-  Tensor c = target_column(cos_all, onehot);                                           // (N, 1)
-
-  // cos(m theta) = T_m(c), by the Chebyshev recurrence T_{n+1} = 2c T_n - T_{n-1}
-  Tensor t_prev = ones_like(c), t_cur = c;
-  for (int64_t n = 1; n < m; ++n) {
-    Tensor t_next = sub(mul(mul(c, t_cur), 2.0), t_prev);
-    t_prev = t_cur;
-    t_cur = t_next;
-  }
-  // k = floor(m theta / pi) = #{j in 1..m : m theta / pi >= j} and (-1)^k, both constants (no gradient)
-  Tensor k = zeros_like(c), sign = ones_like(c);
-  {
-    autograd::NoGrad no_grad;
-    Tensor mt = ops::mul(ops::acos(c.detach()), double(m) / std::numbers::pi);  // m theta / pi
-    for (int64_t j = 1; j <= m; ++j) {
-      Tensor passed = ops::ge(mt, double(j)).to(c.dtype());
-      k = ops::add(k, passed);
-      sign = ops::mul(sign, ops::sub(1.0, ops::mul(passed, 2.0)));
-    }
-  }
-  Tensor psi = sub(mul(t_cur, sign), mul(k, 2.0));  // (-1)^k cos(m theta) - 2k
-  // target logit (lambda cos + psi) / (1 + lambda); both then scaled by ||x||
-  Tensor target = div(add(mul(c, lam), psi), 1.0 + lam);
-  return mul(where(onehot, target, cos_all), xlen);
+  // target logit (lambda cos + psi) / (1 + lambda) with psi = (-1)^k cos(m theta) - 2k (heads_math.h),
+  // others cos; both then scaled by ||x||
+  MarginParams p;
+  p.kind = MarginKind::SphereFace;
+  p.s = 1.0;
+  p.m = double(opts.m);
+  p.lambda = lambda();
+  return mul(margin_logits(cos_all, lab, p), xlen);
 }
 
 std::string SphereFace::extra_repr() const {
@@ -209,8 +259,8 @@ CenterLoss::CenterLoss(int64_t num_classes_, int64_t feat_dim_, double alpha_)
 
 Tensor CenterLoss::forward(const Tensor& x, const Tensor& labels) {
   check_features(x, feat_dim, "CenterLoss");
-  target_mask(labels, x.size(0), num_classes, 0, "CenterLoss");  // checks labels
-  Tensor c = index_select(centers, 0, labels);                    // (N, d): c_{y_i}
+  Tensor lab = checked_labels(labels, x.size(0), num_classes, 0, "CenterLoss", centers.device());
+  Tensor c = index_select(centers, 0, lab);  // (N, d): c_{y_i}
   Tensor diff = sub(x, c);
   Tensor dist = sum(mul(diff, diff), {1});  // (N): ||x_i - c_{y_i}||^2
   // egcode clamps to [1e-12, 1e12] (a zero distance then passes no gradient)
@@ -223,13 +273,15 @@ Tensor CenterLoss::forward(const Tensor&) {
 
 void CenterLoss::update_centers(const Tensor& x_in, const Tensor& labels) {
   check_features(x_in, feat_dim, "CenterLoss.update_centers");
-  target_mask(labels, x_in.size(0), num_classes, 0, "CenterLoss.update_centers");
+  const Device dev = centers.device();
+  Tensor lab = checked_labels(labels, x_in.size(0), num_classes, 0, "CenterLoss.update_centers", dev);
   autograd::NoGrad no_grad;
   Tensor x = x_in.detach().to(centers.dtype());
-  Tensor diff = ops::sub(ops::index_select(centers.detach(), 0, labels), x);  // (N, d): c_{y_i} - x_i
+  Tensor diff = ops::sub(ops::index_select(centers.detach(), 0, lab), x);  // (N, d): c_{y_i} - x_i
   // per class: sum of its diffs (C, d) and its count n_j (C)
-  Tensor sums = ops::index_add(zeros({num_classes, feat_dim}, centers.dtype()), 0, labels, diff);
-  Tensor counts = ops::index_add(zeros({num_classes}, centers.dtype()), 0, labels, ones({x.size(0)}, centers.dtype()));
+  Tensor sums = ops::index_add(zeros({num_classes, feat_dim}, centers.dtype(), dev), 0, lab, diff);
+  Tensor counts = ops::index_add(zeros({num_classes}, centers.dtype(), dev), 0, lab,
+                                 full({x.size(0)}, 1.0, centers.dtype(), dev));
   Tensor delta = ops::div(sums, ops::reshape(ops::add(counts, 1.0), {num_classes, 1}));  // delta_c_j
   ops::add_(centers, delta, -alpha);  // c_j -= alpha * delta_c_j
 }

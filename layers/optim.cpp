@@ -1,4 +1,6 @@
-// Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format.
+// Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format. CPU
+// parameters are updated by plain loops here, CUDA ones by the fused kernels of cuda/optim.cu; both
+// call the per-element functions of layers/optim_math.h.
 #include "layers/optim.h"
 
 #include <algorithm>
@@ -6,9 +8,11 @@
 #include <unordered_set>
 
 #include "autograd/node.h"
+#include "cuda/optim.h"
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "tensor/creation.h"
+#include "tensor/dispatch.h"
 
 namespace fk::optim {
 
@@ -16,11 +20,9 @@ namespace {
 
 Tensor scalar64(double v) { return scalar_tensor(v, DType::Float64); }
 
-// The parameter checks every update needs: a defined, contiguous CPU float32/float64 tensor.
+// The parameter checks every update needs: a defined, contiguous float32/float64 tensor (CPU or CUDA).
 void check_param(const std::string& name, const Tensor& p) {
   FK_CHECK(p.defined(), "optim: parameter '", name, "' is undefined");
-  FK_CHECK(p.device().is_cpu(), "optim: parameter '", name, "' is on ", p.device().str(),
-           "; only CPU updates are implemented");
   FK_CHECK(is_compute_float(p.dtype()), "optim: parameter '", name, "' has dtype ", dtype_name(p.dtype()),
            "; expected float32 or float64");
   FK_CHECK(p.is_contiguous(), "optim: parameter '", name, "' is not contiguous");
@@ -31,6 +33,8 @@ Tensor usable_grad(const std::string& name, const Tensor& p) {
   Tensor g = p.grad();
   FK_CHECK(g.shape() == p.shape(), "optim: parameter '", name, "' ", shape_str(p.shape()), " has a gradient of shape ",
            shape_str(g.shape()));
+  FK_CHECK(g.device() == p.device(), "optim: parameter '", name, "' is on ", p.device().str(),
+           " but its gradient on ", g.device().str());
   if (g.dtype() != p.dtype()) g = g.to(p.dtype());
   return g.contiguous();
 }
@@ -146,7 +150,9 @@ StateDict Optimizer::state_dict() const {
     for (const auto& [name, p] : g.params) {
       auto it = state_.find(name);
       if (it == state_.end() || it->second.empty()) continue;
-      for (const auto& [field, t] : it->second) sd.set("state." + name + "." + field, t.clone());
+      // a snapshot on the CPU (to() of a CUDA tensor is already a copy)
+      for (const auto& [field, t] : it->second)
+        sd.set("state." + name + "." + field, t.device().is_cpu() ? t.clone() : t.to(Device::cpu()));
     }
   }
   return sd;
@@ -200,8 +206,10 @@ void Optimizer::load_state_dict(const StateDict& sd) {
     Shape want = field == "step" ? Shape{} : p->shape();
     FK_CHECK(t.shape() == want, where, "'", key, "' has shape ", shape_str(t.shape()), ", expected ",
              shape_str(want));
+    // "step" stays a CPU scalar (as torch's default); the moments go to the parameter's device
     DType dtype = field == "step" ? DType::Float64 : p->dtype();
-    new_state[name].set(field, t.to(dtype).clone());
+    Tensor v = t.to(Device::cpu()).to(dtype).clone();
+    new_state[name].set(field, field == "step" ? v : v.to(p->device()));
   }
   for (const auto& [name, st] : new_state)
     for (const auto& field : fields_now)
@@ -256,10 +264,9 @@ void sgd_loop(Tensor& p, const Tensor& g, Tensor* buf, bool first_step, const Sg
   for (int64_t i = 0; i < p.numel(); ++i) sgd_update_element(pd[i], gd[i], bd ? bd[i] : unused, first_step, c);
 }
 
-template <class T>
-SgdCoefs<T> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
-  return {T(group.lr), T(group.weight_decay), T(o.momentum), T(1 - o.dampening),
-          group.weight_decay != 0, o.momentum != 0, o.nesterov};
+SgdCoefs<double> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
+  return {group.lr, group.weight_decay, o.momentum, 1 - o.dampening, group.weight_decay != 0, o.momentum != 0,
+          o.nesterov};
 }
 }  // namespace
 
@@ -269,16 +276,20 @@ void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict&
   bool first_step = false;
   if (opt_.momentum != 0) {
     first_step = !state.contains("momentum_buffer");
-    if (first_step) state.set("momentum_buffer", zeros(p.shape(), p.dtype()));
+    if (first_step) state.set("momentum_buffer", zeros(p.shape(), p.dtype(), p.device()));
     buffer = state.at("momentum_buffer");
     FK_CHECK(buffer.dtype() == p.dtype(), "optim: SGD: momentum buffer dtype ", dtype_name(buffer.dtype()),
              " differs from its parameter's ", dtype_name(p.dtype()));
+    FK_CHECK(buffer.device() == p.device() && buffer.is_contiguous(), "optim: SGD: momentum buffer on ",
+             buffer.device().str(), " must be contiguous on its parameter's ", p.device().str());
     buf = &buffer;
   }
+  const SgdCoefs<double> c = sgd_coefs(group, opt_);
+  FK_ON_CUDA(p, cuda::sgd_update(p, g, buffer, first_step, c));
   if (p.dtype() == DType::Float32)
-    sgd_loop<float>(p, g, buf, first_step, sgd_coefs<float>(group, opt_));
+    sgd_loop<float>(p, g, buf, first_step, coefs_as<float>(c));
   else
-    sgd_loop<double>(p, g, buf, first_step, sgd_coefs<double>(group, opt_));
+    sgd_loop<double>(p, g, buf, first_step, coefs_as<double>(c));
 }
 
 // ---------------------------------------------------------------- Adam / AdamW
@@ -317,22 +328,21 @@ std::vector<std::string> Adam::state_fields() const {
 }
 
 namespace {
-template <class T>
-AdamCoefs<T> adam_coefs(const ParamGroup& group, const AdamOptions& o, bool decoupled, double step) {
+AdamCoefs<double> adam_coefs(const ParamGroup& group, const AdamOptions& o, bool decoupled, double step) {
   // torch computes these in Python floats (double): beta ** step with step = step_t.item()
   double bias_correction1 = 1 - std::pow(o.beta1, step);
   double bias_correction2 = 1 - std::pow(o.beta2, step);
   double step_size = group.lr / bias_correction1;
-  AdamCoefs<T> c;
-  c.beta1 = T(o.beta1);
-  c.one_minus_beta1 = T(1 - o.beta1);
-  c.beta2 = T(o.beta2);
-  c.one_minus_beta2 = T(1 - o.beta2);
-  c.eps = T(o.eps);
-  c.weight_decay = T(group.weight_decay);
-  c.decoupled_decay = decoupled ? T(1 - group.lr * group.weight_decay) : T(1);
-  c.bias_correction2_sqrt = T(std::sqrt(bias_correction2));
-  c.neg_step_size = T(-step_size);
+  AdamCoefs<double> c;
+  c.beta1 = o.beta1;
+  c.one_minus_beta1 = 1 - o.beta1;
+  c.beta2 = o.beta2;
+  c.one_minus_beta2 = 1 - o.beta2;
+  c.eps = o.eps;
+  c.weight_decay = group.weight_decay;
+  c.decoupled_decay = decoupled ? 1 - group.lr * group.weight_decay : 1.0;
+  c.bias_correction2_sqrt = std::sqrt(bias_correction2);
+  c.neg_step_size = -step_size;
   c.use_weight_decay = !decoupled && group.weight_decay != 0;
   c.amsgrad = o.amsgrad;
   return c;
@@ -353,19 +363,27 @@ void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict
   // lazy state initialisation, as torch: step 0, zero moments
   if (!state.contains("step")) {
     state.set("step", scalar64(0));
-    state.set("exp_avg", zeros(p.shape(), p.dtype()));
-    state.set("exp_avg_sq", zeros(p.shape(), p.dtype()));
+    state.set("exp_avg", zeros(p.shape(), p.dtype(), p.device()));
+    state.set("exp_avg_sq", zeros(p.shape(), p.dtype(), p.device()));
   }
-  if (opt_.amsgrad && !state.contains("max_exp_avg_sq")) state.set("max_exp_avg_sq", zeros(p.shape(), p.dtype()));
-  for (const auto& [field, t] : state)
-    FK_CHECK(field == "step" || t.dtype() == p.dtype(), "optim: ", type_name(), ": state '", field, "' has dtype ",
+  if (opt_.amsgrad && !state.contains("max_exp_avg_sq"))
+    state.set("max_exp_avg_sq", zeros(p.shape(), p.dtype(), p.device()));
+  for (const auto& [field, t] : state) {
+    if (field == "step") continue;
+    FK_CHECK(t.dtype() == p.dtype(), "optim: ", type_name(), ": state '", field, "' has dtype ",
              dtype_name(t.dtype()), ", its parameter ", dtype_name(p.dtype()));
-  double& step = state.at("step").data<double>()[0];
+    FK_CHECK(t.device() == p.device() && t.is_contiguous(), "optim: ", type_name(), ": state '", field, "' on ",
+             t.device().str(), " must be contiguous on its parameter's ", p.device().str());
+  }
+  double& step = state.at("step").data<double>()[0];  // a CPU scalar on every device
   step += 1;
+  const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
+  FK_ON_CUDA(p, cuda::adam_update(p, g, state.at("exp_avg"), state.at("exp_avg_sq"),
+                                  opt_.amsgrad ? state.at("max_exp_avg_sq") : Tensor(), c));
   if (p.dtype() == DType::Float32)
-    adam_loop<float>(p, g, state, adam_coefs<float>(group, opt_, decoupled_, step));
+    adam_loop<float>(p, g, state, coefs_as<float>(c));
   else
-    adam_loop<double>(p, g, state, adam_coefs<double>(group, opt_, decoupled_, step));
+    adam_loop<double>(p, g, state, coefs_as<double>(c));
 }
 
 // ---------------------------------------------------------------- helpers
@@ -396,14 +414,14 @@ std::vector<Tensor> tensors_of(const NamedTensors& named) {
 }
 
 namespace {
-// Each gradient of `params` (those that have one), contiguous CPU float32/float64.
+// Each gradient of `params` (those that have one), contiguous float32/float64 (CPU or CUDA).
 std::vector<Tensor> grads_of(const std::vector<Tensor>& params, const char* fn) {
   std::vector<Tensor> out;
   for (const auto& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    FK_CHECK(g.device().is_cpu() && g.is_contiguous() && is_compute_float(g.dtype()), "optim: ", fn,
-             ": gradients must be contiguous CPU float32/float64 tensors (got ", g.str(), ")");
+    FK_CHECK(g.is_contiguous() && is_compute_float(g.dtype()), "optim: ", fn,
+             ": gradients must be contiguous float32/float64 tensors (got ", g.str(), ")");
     out.push_back(g);
   }
   return out;
@@ -413,6 +431,28 @@ template <class T, class F>
 void for_each_element(Tensor& g, F f) {
   T* d = g.data<T>();
   for (int64_t i = 0; i < g.numel(); ++i) d[i] = f(d[i]);
+}
+
+// g *= coef in place (CUDA: cuda/optim.cu)
+void scale_grad(Tensor& g, double coef) {
+  FK_ON_CUDA(g, cuda::clip_scale_(g, coef));
+  if (g.dtype() == DType::Float32) {
+    float c = float(coef);
+    for_each_element<float>(g, [c](float x) { return clip_scale_element(x, c); });
+  } else {
+    for_each_element<double>(g, [coef](double x) { return clip_scale_element(x, coef); });
+  }
+}
+
+// g = clamp(g, -clip, clip) in place (CUDA: cuda/optim.cu)
+void clamp_grad(Tensor& g, double clip) {
+  FK_ON_CUDA(g, cuda::clip_value_(g, clip));
+  if (g.dtype() == DType::Float32) {
+    float c = float(clip);
+    for_each_element<float>(g, [c](float x) { return clip_value_element(x, c); });
+  } else {
+    for_each_element<double>(g, [clip](double x) { return clip_value_element(x, clip); });
+  }
 }
 }  // namespace
 
@@ -432,26 +472,12 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   double total = inf ? acc : std::pow(acc, 1.0 / norm_type);
   // torch: clip_coef = max_norm / (total + 1e-6), clamped to at most 1, applied to every gradient
   double coef = std::min(max_norm / (total + 1e-6), 1.0);
-  for (auto& g : grads) {
-    if (g.dtype() == DType::Float32) {
-      float c = float(coef);
-      for_each_element<float>(g, [c](float x) { return x * c; });
-    } else {
-      for_each_element<double>(g, [coef](double x) { return x * coef; });
-    }
-  }
+  for (auto& g : grads) scale_grad(g, coef);
   return total;
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  for (auto& g : grads_of(params, "clip_grad_value_")) {
-    if (g.dtype() == DType::Float32) {
-      float c = float(clip_value);
-      for_each_element<float>(g, [c](float x) { return std::clamp(x, -c, c); });
-    } else {
-      for_each_element<double>(g, [clip_value](double x) { return std::clamp(x, -clip_value, clip_value); });
-    }
-  }
+  for (auto& g : grads_of(params, "clip_grad_value_")) clamp_grad(g, clip_value);
 }
 
 }  // namespace fk::optim

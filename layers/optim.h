@@ -3,8 +3,10 @@
 // zero_grad, and checkpointable state. Helpers: sgd_bn_groups (egcode's "sgd_bn": no weight decay on
 // BatchNorm parameters), clip_grad_norm_ / clip_grad_value_ (torch.nn.utils).
 //
-// Updates are in place on the parameter tensors (contiguous CPU float32/float64), one plain loop per
-// parameter over the per-element functions below (a CUDA twin will share them). A parameter with
+// Updates are in place on the parameter tensors (contiguous float32/float64), one plain loop per CPU
+// parameter, or one fused kernel launch per CUDA parameter (cuda/optim.cu), both over the per-element
+// functions of layers/optim_math.h. State tensors live on their parameter's device; state_dict() gives
+// CPU copies and load_state_dict() moves them back to each parameter's device. A parameter with
 // requires_grad false or without a .grad is skipped and gets no state (torch skips p.grad is None).
 //
 // State-dict format (an ordered StateDict; every scalar is a 0-d float64 tensor):
@@ -17,7 +19,7 @@
 // state_dict() returns copies (a snapshot); load_state_dict checks every key, shape and the group
 // count before changing anything, and throws one line naming the first problem.
 //
-// Tests: tests/layers/test_optim.cpp (fixtures from tests/fixtures/make_optim.py).
+// Tests: tests/layers/test_optim.cpp (fixtures from tests/fixtures/make_optim.py), tests/cuda/test_optim.cpp.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "layers/module.h"
+#include "layers/optim_math.h"
 
 namespace fk::optim {
 
@@ -46,57 +49,8 @@ struct ParamGroup {
   double initial_lr = kUnset;  // set by the first LRScheduler built on the optimiser (torch's 'initial_lr')
 };
 
-// ---- the per-element updates (the specification; a CUDA kernel calls the same functions).
-// Coefficients arrive pre-computed in double and rounded to T once, as torch passes Python floats as
-// `alpha`/`value` scalars to float tensors.
-
-template <class T>
-struct SgdCoefs {
-  T lr, weight_decay, momentum, one_minus_dampening;
-  bool use_weight_decay, use_momentum, nesterov;
-};
-
-// torch's _single_tensor_sgd, one element: d = g + wd*p; buf = d on the first step, else
-// buf = momentum*buf + (1 - dampening)*d; d = nesterov ? d + momentum*buf : buf; p -= lr*d.
-template <class T>
-inline void sgd_update_element(T& p, T g, T& buf, bool first_step, const SgdCoefs<T>& c) {
-  T d = g;
-  if (c.use_weight_decay) d = d + c.weight_decay * p;
-  if (c.use_momentum) {
-    buf = first_step ? d : buf * c.momentum + c.one_minus_dampening * d;
-    d = c.nesterov ? d + c.momentum * buf : buf;
-  }
-  p = p + (-c.lr) * d;
-}
-
-template <class T>
-struct AdamCoefs {
-  T beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-  T weight_decay;        // Adam: added to the gradient (L2); unused by AdamW
-  T decoupled_decay;     // AdamW: p *= 1 - lr*weight_decay before the update; 1 for Adam
-  T bias_correction2_sqrt;  // sqrt(1 - beta2^step)
-  T neg_step_size;          // -lr / (1 - beta1^step)
-  bool use_weight_decay, amsgrad;
-};
-
-// torch's _single_tensor_adam / _adamw, one element:
-//   (AdamW) p *= 1 - lr*wd;  (Adam) g += wd*p
-//   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g*g;  (amsgrad) vmax = max(vmax, v)
-//   p += -lr/(1-beta1^t) * m / (sqrt(v or vmax)/sqrt(1-beta2^t) + eps)
-template <class T>
-inline void adam_update_element(T& p, T g, T& m, T& v, T* vmax, const AdamCoefs<T>& c) {
-  p = p * c.decoupled_decay;
-  if (c.use_weight_decay) g = g + c.weight_decay * p;
-  m = m * c.beta1 + c.one_minus_beta1 * g;
-  v = v * c.beta2 + c.one_minus_beta2 * g * g;
-  T second = v;
-  if (c.amsgrad) {
-    *vmax = std::max(*vmax, v);
-    second = *vmax;
-  }
-  T denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
-  p = p + c.neg_step_size * m / denom;
-}
+// ---- the per-element updates (SgdCoefs, AdamCoefs, sgd_update_element, adam_update_element) are in
+// layers/optim_math.h, shared with the fused CUDA kernels (cuda/optim.cu).
 
 // ---- the optimiser base (torch.optim.Optimizer)
 class Optimizer {
@@ -123,7 +77,7 @@ class Optimizer {
  protected:
   Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
 
-  // Updates one parameter. p and g are contiguous CPU tensors of the same dtype and shape; `state`
+  // Updates one parameter. p and g are contiguous tensors of the same dtype, shape and device; `state`
   // is the parameter's state (empty on its first update), field name -> tensor.
   virtual void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) = 0;
   // The optimiser-wide options saved in every group of the state dict, and their restore.
@@ -213,7 +167,8 @@ std::vector<ParamGroup> sgd_bn_groups(Module& module, double weight_decay, bool 
                                       const std::string& prefix = "");
 
 // torch.nn.utils.clip_grad_norm_: total = the norm_type-norm of all gradients together (norm_type
-// may be infinity); every gradient is multiplied by min(1, max_norm / (total + 1e-6)). Tensors
+// may be infinity); every gradient is multiplied by min(1, max_norm / (total + 1e-6)). Gradients may be
+// on the CPU or a GPU (the norm is summed on the CPU in double, the scaling is in place). Tensors
 // without a gradient are ignored. Returns the total norm (before clipping); 0 when no gradient.
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
 // torch.nn.utils.clip_grad_value_: every gradient element clamped to [-clip_value, clip_value].

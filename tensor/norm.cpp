@@ -2,13 +2,16 @@
 // statistics (batch mean and biased variance when training, running stats in eval), the in-place
 // running-stat update (running = (1 - momentum) * running + momentum * stat, with the UNBIASED
 // variance M/(M-1) * var, M = N * prod(spatial)), then the kernels in tensor/cpu/norm.cpp.
-// Tested by tests/tensor/test_norm.cpp and tests/autograd/test_norm_grad.cpp.
+// CUDA tensors go to cuda/norm.cu after the checks. The per-channel math is tensor/cpu/norm_math.h.
+// Tested by tests/tensor/test_norm.cpp, tests/autograd/test_norm_grad.cpp and tests/cuda/test_norm.cpp.
 #include "tensor/norm.h"
 
 #include <cmath>
 #include <vector>
 
+#include "cuda/norm.h"
 #include "tensor/cpu/kernels_norm_act.h"
+#include "tensor/cpu/norm_math.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 
@@ -46,6 +49,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   // PyTorch checks exactly this (an empty batch passes and returns an empty output)
   FK_CHECK(!training || M != 1, "batch_norm: expected more than 1 value per channel when training, got input size ",
            shape_str(x.shape()));
+  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
 
   Tensor xc = x.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
@@ -60,21 +64,21 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
       cpu::batch_norm_stats(xc.data<T>(), N, C, S, bmean.data(), bvar.data());
       for (int64_t c = 0; c < C; ++c) {
         mean[c] = T(bmean[size_t(c)]);
-        invstd[c] = T(1.0 / std::sqrt(bvar[size_t(c)] + eps));
+        invstd[c] = T(cpu::bn_invstd(bvar[size_t(c)], eps));
       }
       // running stats are buffers updated in place, through their own strides
       if (running_mean.defined()) {
         T* rm = running_mean.data<T>();
         int64_t st = running_mean.strides()[0];
         for (int64_t c = 0; c < C; ++c)
-          rm[c * st] = T((1 - momentum) * double(rm[c * st]) + momentum * bmean[size_t(c)]);
+          rm[c * st] = T(cpu::bn_running_update(double(rm[c * st]), bmean[size_t(c)], momentum));
       }
       if (running_var.defined()) {
         T* rv = running_var.data<T>();
         int64_t st = running_var.strides()[0];
         double unbias = double(M) / double(M - 1);
         for (int64_t c = 0; c < C; ++c)
-          rv[c * st] = T((1 - momentum) * double(rv[c * st]) + momentum * bvar[size_t(c)] * unbias);
+          rv[c * st] = T(cpu::bn_running_update(double(rv[c * st]), bvar[size_t(c)] * unbias, momentum));
       }
     } else {
       const T* rm = running_mean.data<T>();
@@ -82,7 +86,7 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
       int64_t sm = running_mean.strides()[0], sv = running_var.strides()[0];
       for (int64_t c = 0; c < C; ++c) {
         mean[c] = rm[c * sm];
-        invstd[c] = T(1.0 / std::sqrt(double(rv[c * sv]) + eps));
+        invstd[c] = T(cpu::bn_invstd(double(rv[c * sv]), eps));
       }
     }
     cpu::batch_norm_forward(xc.data<T>(), mean, invstd, w.defined() ? w.data<T>() : nullptr,
@@ -104,6 +108,10 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
     FK_CHECK(p->defined() && p->numel() == C && p->dtype() == x.dtype(), "batch_norm_backward: weight/save_mean/",
              "save_invstd must hold ", C, " values of ", dtype_name(x.dtype()), " (x=", shape_str(x.shape()), ")");
   }
+  for (const Tensor* p : {&weight, &save_mean, &save_invstd})
+    FK_CHECK(!p->defined() || p->device() == x.device(), "batch_norm_backward: weight/save_mean/save_invstd on ",
+             p->device().str(), ", x on ", x.device().str());
+  FK_ON_CUDA(x, cuda::batch_norm_backward(dy, x, weight, save_mean, save_invstd, training));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   BatchNormGrads g{empty(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};

@@ -3,11 +3,13 @@
 //   forward:  y = (x - mean[c]) * invstd[c] * weight[c] + bias[c]
 //   backward: dbias = sum dy, dweight = sum dy * xhat, dx = weight * invstd * (dy - dbias/M - xhat * dweight/M)
 // OpenMP runs over channels (forward: over the N*C planes); each channel's sums are accumulated in double.
+// The per-element math is in tensor/cpu/norm_math.h, shared with the CUDA kernels (cuda/norm.cu).
 // Tested by tests/tensor/test_norm.cpp (PyTorch fixtures) and tests/autograd/test_norm_grad.cpp.
 #include <algorithm>
 #include <vector>
 
 #include "tensor/cpu/kernels_norm_act.h"
+#include "tensor/cpu/norm_math.h"
 #include "tensor/parallel.h"
 
 namespace fk::cpu {
@@ -33,9 +35,7 @@ void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean,
           sumsq += d * d;
         }
       }
-      double m = sum / double(M);
-      mean[c] = K + m;
-      var[c] = std::max(0.0, sumsq / double(M) - m * m);  // biased (divides by M)
+      bn_finish_stats(K, sum, sumsq, M, &mean[c], &var[c]);  // biased variance (divides by M)
     }
   });
 }
@@ -49,7 +49,7 @@ void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* wei
   // cancel, and float32 loses digits (seen as 1e-3 gradient errors on Inception-ResNet-V1 in train mode);
   // subtracting the mean first, as PyTorch does, keeps them.
   std::vector<T> scale(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = invstd[c] * (weight ? weight[c] : T(1));
+  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
   // One pass over the N*C planes in memory order (each thread streams one contiguous range): measured
   // 1.65 ms vs 2.45 ms for a loop over channels that hops between the N planes of each channel
   // (8x256x56x56 float, 2 threads).
@@ -59,7 +59,7 @@ void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* wei
       const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
       const T* xp = x + p * S;
       T* yp = y + p * S;
-      for (int64_t s = 0; s < S; ++s) yp[s] = (xp[s] - m) * sc + b;
+      for (int64_t s = 0; s < S; ++s) yp[s] = bn_normalize(xp[s], m, sc, b);
     }
   });
 }
@@ -86,16 +86,13 @@ void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd
       dweight[c] = T(sum_dy_xmu * is);
       // pass 2: dx = w * invstd * (dy - a - (x - mean) * b) with a = sum(dy)/M, b = invstd^2 * sum(dy*(x-mean))/M;
       // in eval the statistics are constants, so a = b = 0.
-      double w = weight ? double(weight[c]) : 1.0;
-      double inv_m = training && M > 0 ? 1.0 / double(M) : 0.0;
-      double a = sum_dy * inv_m;
-      double b = is * is * sum_dy_xmu * inv_m;
-      T k = T(w * is), ka = T(w * is * a), kb = T(w * is * b), tmu = T(mu);
+      BnBackwardCoefs co = bn_backward_coefs(sum_dy, sum_dy_xmu, is, weight ? double(weight[c]) : 1.0, M, training);
+      T k = T(co.k), ka = T(co.ka), kb = T(co.kb), tmu = T(mu);
       for (int64_t n = 0; n < N; ++n) {
         const T* dyc = dy + (n * C + c) * S;
         const T* xc = x + (n * C + c) * S;
         T* dxc = dx + (n * C + c) * S;
-        for (int64_t s = 0; s < S; ++s) dxc[s] = k * dyc[s] - ka - kb * (xc[s] - tmu);
+        for (int64_t s = 0; s < S; ++s) dxc[s] = bn_backward_dx(dyc[s], xc[s], tmu, k, ka, kb);
       }
     }
   });
