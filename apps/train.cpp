@@ -1,6 +1,7 @@
 // `facekit train --data DIR_OR_LIST --arch NAME --head arcface|cosface|sphereface|softmax|focal
 //  [--center-loss w] --epochs N --batch B --lr X [--val DIR | --val-pairs FILE] [--pretrained FILE]
-//  [--freeze-backbone] --out RUN_DIR [--resume]`: trains a backbone (models/trainer.h) with a
+//  [--freeze-backbone] --out RUN_DIR [--resume] [--device cpu|cuda|cuda:N]`: trains a backbone
+// (models/trainer.h; on a GPU with --device cuda) with a
 // progress bar per epoch (loss, accuracy, images/s, ETA), metrics.jsonl and curves.png in RUN_DIR,
 // checkpoints in PyTorch format (last.pth, best.pth, backbone.pth).
 // Tests: tests/apps/test_train.cpp.
@@ -30,12 +31,9 @@ std::string clock_text(double seconds) {
 struct TrainArgs {
   models::TrainConfig config;
   std::string mtcnn_weights;
-  std::string device = "cpu";
 };
 
 int run_train(const TrainArgs& args) {
-  FK_CHECK(args.device == "cpu", "train: --device ", args.device,
-           " is not available yet: facekit trains on the CPU (the CUDA backend is issue 7)");
   models::TrainConfig config = args.config;
   if (config.face_crop) config.mtcnn_weights = mtcnn_weights_dir(args.mtcnn_weights);
   const bool tty = isatty(2);
@@ -131,7 +129,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", c.resume, "Continue the run in --out from its last.pth");
   cmd->add_option("--seed", c.seed, "Seed of the weights, data order, augmentation and dropout")->capture_default_str();
   cmd->add_option("--workers", c.workers, "Data loading threads")->capture_default_str()->check(CLI::Range(0, 64));
-  cmd->add_option("--device", args->device, "cpu (CUDA training comes with the CUDA backend)")->capture_default_str();
+  cmd->add_option("--device", c.device,
+                  "cpu, cuda or cuda:N: where the model, head and optimiser live (batches are copied in from pinned "
+                  "memory); checkpoints are the same files either way, and --resume may change the device")
+      ->capture_default_str();
   cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
       ->group("");  // hidden
   on_run(cmd, [args]() { return run_train(*args); });

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "autograd/node.h"
+#include "cuda/runtime.h"
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/loader.h"
@@ -92,6 +93,42 @@ void check_config(TrainConfig& c) {
                     std::max<int64_t>(1, int64_t(0.85 * double(c.epochs)))};
     if (c.milestones[1] == c.milestones[0]) c.milestones.pop_back();
   }
+}
+
+// --device: "cpu", "cuda" (device 0) or "cuda:N", checked against the devices present.
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  int index = 0;
+  if (name.rfind("cuda:", 0) == 0) {
+    const std::string digits = name.substr(5);
+    FK_CHECK(!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos,
+             "train: unknown --device '", name, "' (expected cpu, cuda or cuda:N)");
+    index = std::stoi(digits);
+  } else {
+    FK_CHECK(name == "cuda", "train: unknown --device '", name, "' (expected cpu, cuda or cuda:N)");
+  }
+  const int count = cuda::device_count();
+  FK_CHECK(count > 0, "train: --device ", name, ": no CUDA device (", cuda::describe(), ")");
+  FK_CHECK(index < count, "train: --device ", name, ": there is no CUDA device ", index, " (", cuda::describe(), ")");
+  return Device::cuda(index);
+}
+
+// A state dict with every tensor copied to `device` (the same tensors when already there).
+StateDict to_device(const StateDict& sd, Device device) {
+  StateDict out;
+  for (const auto& [k, t] : sd) out.set(k, t.to(device));
+  return out;
+}
+
+// An optimiser state dict whose per-parameter buffers (momentum, Adam moments) are moved to `device`;
+// the hyper-parameters and Adam's step counter stay 0-d CPU scalars (as PyTorch keeps `step`).
+StateDict optimizer_state_to(const StateDict& sd, Device device) {
+  StateDict out;
+  for (const auto& [k, t] : sd) {
+    const bool buffer = k.rfind("state.", 0) == 0 && !(k.size() >= 5 && k.compare(k.size() - 5, 5, ".step") == 0);
+    out.set(k, buffer ? t.to(device) : t);
+  }
+  return out;
 }
 
 // ---- the pieces of a run
@@ -318,14 +355,15 @@ struct Validator {
 
 // Embeddings (or logits) of images through the model in eval mode, in batches. An image that cannot
 // be read (or has no face with --face-crop) gets no row: ok[i] says which did.
+// The rows come back on the CPU whatever `device` the model is on.
 Tensor model_outputs(Model& model, const std::vector<std::string>& paths, const data::Pipeline& pipe, int64_t batch,
-                     std::vector<bool>& ok, const TrainCallbacks& cb) {
+                     Device device, std::vector<bool>& ok, const TrainCallbacks& cb) {
   autograd::NoGrad no_grad;
   std::vector<Tensor> parts, xs;
   data::Rng rng(0);
   ok.assign(paths.size(), false);
   auto flush = [&]() {
-    if (!xs.empty()) parts.push_back(flatten(model.forward(stack(xs, 0)), 1));
+    if (!xs.empty()) parts.push_back(flatten(model.forward(stack(xs, 0).to(device)), 1).to(Device::cpu()));
     xs.clear();
   };
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -342,7 +380,8 @@ Tensor model_outputs(Model& model, const std::vector<std::string>& paths, const 
 }
 
 // -1 when no validation image could be used.
-double validate(const Validator& v, Model& model, Module* head, bool classifier, int64_t batch, const TrainCallbacks& cb) {
+double validate(const Validator& v, Model& model, Module* head, bool classifier, int64_t batch, Device device,
+                const TrainCallbacks& cb) {
   model.eval();
   if (head) head->eval();
   if (v.kind == "classification") {
@@ -353,14 +392,14 @@ double validate(const Validator& v, Model& model, Module* head, bool classifier,
       paths.push_back(s.path), labels.push_back(s.label);
     }
     std::vector<bool> ok;
-    Tensor out = model_outputs(model, paths, v.pipeline, batch, ok, cb);
+    Tensor out = model_outputs(model, paths, v.pipeline, batch, device, ok, cb);
     if (!out.defined()) return -1;
     Tensor logits;
     {
       autograd::NoGrad no_grad;
-      logits = classifier || !head ? out : (*head)(out);  // margin heads without labels: s * cos
+      logits = classifier || !head ? out : (*head)(out.to(device));  // margin heads without labels: s * cos
     }
-    Tensor pred = argmax(logits, 1).contiguous();
+    Tensor pred = argmax(logits, 1).to(Device::cpu()).contiguous();
     int64_t right = 0, row = 0;
     for (size_t i = 0; i < labels.size(); ++i)
       if (ok[i]) right += pred.data<int64_t>()[row++] == labels[i];
@@ -368,7 +407,7 @@ double validate(const Validator& v, Model& model, Module* head, bool classifier,
   }
   // verification: cosine of the L2-normalised embeddings of each pair, the 10-fold protocol
   std::vector<bool> ok;
-  Tensor out = model_outputs(model, v.pair_images, v.pipeline, batch, ok, cb);
+  Tensor out = model_outputs(model, v.pair_images, v.pipeline, batch, device, ok, cb);
   if (!out.defined()) return -1;
   Tensor e = normalize(out, 1).contiguous();
   std::map<std::string, int64_t> row;  // the embedding row of each usable image
@@ -396,6 +435,7 @@ double validate(const Validator& v, Model& model, Module* head, bool classifier,
 std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbacks& cb) {
   TrainConfig c = config_in;
   check_config(c);
+  const Device device = parse_device(c.device);
   auto message = [&](const std::string& m) {
     if (cb.on_message) cb.on_message(m);
   };
@@ -517,10 +557,20 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     FK_CHECK(!fs::exists(last), last.string(), " exists: pass --resume to continue that run, or choose another --out");
     data::write_file_atomic((dir / "config.txt").string(), cfg);
   }
+  // Everything above was built (and resumed) on the CPU; now it moves to the training device. The
+  // optimiser's parameter handles follow (Module::to converts in place), its state is moved here.
+  if (device.is_cuda()) {
+    model->to(device);
+    if (head) head->to(device);
+    if (center) center->to(device);
+    opt->load_state_dict(optimizer_state_to(opt->state_dict(), device));
+    message("training on " + device.str() + " (" + cuda::describe() + ")");
+  }
 
   // ---- the loop
   data::LoaderOptions lo;
   lo.batch_size = c.batch, lo.shuffle = true, lo.drop_last = true, lo.num_workers = c.workers, lo.seed = c.seed;
+  lo.pin_memory = device.is_cuda();
   if (int64_t(train_set->size()) < c.batch) lo.drop_last = false;
   data::DataLoader loader(train_set, make_pipeline(c, prep, true, finder), lo);
   const int64_t steps = loader.batches_per_epoch();
@@ -529,10 +579,12 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
 
   auto save = [&](int64_t epochs_done) {
     StateDict hs;
+    // every tensor from a CPU copy: the files are those of a CPU run whatever the device
+    const Device cpu = Device::cpu();
     if (head)
-      for (const auto& [k, t] : head->state_dict()) hs.set("head." + k, t);
+      for (const auto& [k, t] : head->state_dict()) hs.set("head." + k, t.to(cpu));
     if (center)
-      for (const auto& [k, t] : center->state_dict()) hs.set("center." + k, t);
+      for (const auto& [k, t] : center->state_dict()) hs.set("center." + k, t.to(cpu));
     StateDict t;
     t.set("epoch", scalar(double(epochs_done)));
     t.set("best_metric", scalar(best_metric));
@@ -545,9 +597,9 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     data::TorchCheckpoint ck = {{"epoch", epochs_done},
                                 {"arch", c.arch},
                                 {"head", c.head},
-                                {"model_state_dict", model->state_dict()},
+                                {"model_state_dict", to_device(model->state_dict(), cpu)},
                                 {"head_state_dict", hs},
-                                {"optim_state_dict", opt->state_dict()},
+                                {"optim_state_dict", to_device(opt->state_dict(), cpu)},
                                 {"scheduler_state_dict", sched->state_dict()},
                                 {"trainer", t}};
     data::write_torch_checkpoint(last.string(), ck);
@@ -571,11 +623,13 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
         data::Rng rng(data::batch_seed(c.seed, epoch, step));
         x = data::sample_pairing(x, 0.5, rng);
       }
+      // to the training device (no copy on the CPU; from pinned memory on a GPU)
+      x = x.to(device);
+      const Tensor labels = batch.labels.to(device);
       Tensor out = flatten(model->forward(x), 1);
-      Tensor logits = !head ? out : margin_head ? margin_head->forward(out, batch.labels) : (*head)(out);
-      Tensor loss = c.head == "focal" ? focal_loss(logits, batch.labels, c.focal_gamma)
-                                      : cross_entropy(logits, batch.labels);
-      if (center) loss = add(loss, mul(center->forward(out, batch.labels), c.center_loss));
+      Tensor logits = !head ? out : margin_head ? margin_head->forward(out, labels) : (*head)(out);
+      Tensor loss = c.head == "focal" ? focal_loss(logits, labels, c.focal_gamma) : cross_entropy(logits, labels);
+      if (center) loss = add(loss, mul(center->forward(out, labels), c.center_loss));
       const double value = loss.item();
       if (!std::isfinite(value)) {
         std::string kept = fs::exists(last) ? last.string() + " (after epoch " + std::to_string(epoch) + ")"
@@ -594,9 +648,9 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
         optim::clip_grad_norm_(ps, c.clip_grad_norm);
       }
       opt->step();
-      if (center && c.center_alpha > 0) center->update_centers(out.detach(), batch.labels);
+      if (center && c.center_alpha > 0) center->update_centers(out.detach(), labels);
 
-      Tensor pred = argmax(logits.detach(), 1).contiguous();
+      Tensor pred = argmax(logits.detach(), 1).to(Device::cpu()).contiguous();
       const int64_t n = batch.labels.size(0);
       for (int64_t i = 0; i < n; ++i) right += pred.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
       loss_sum += value * double(n), seen += n, ++step, ++total_steps_done;
@@ -617,7 +671,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
     double val_acc = -1;
-    if (!val.kind.empty()) val_acc = validate(val, *model, head.get(), kind.classifier, c.batch, cb);
+    if (!val.kind.empty()) val_acc = validate(val, *model, head.get(), kind.classifier, c.batch, device, cb);
     const double train_loss = loss_sum / double(seen);
     const double metric = val_acc < 0 ? -train_loss : val_acc;
     const bool is_best = metric > best_metric;
@@ -630,7 +684,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     save(epoch + 1);
     if (is_best) {
       data::write_file_atomic(best.string(), data::read_file(last.string()));
-      data::write_torch((dir / "backbone.pth").string(), model->state_dict());
+      data::write_torch((dir / "backbone.pth").string(), to_device(model->state_dict(), Device::cpu()));
     }
     write_metrics(dir, h, val_kind);
     if (cb.on_epoch) cb.on_epoch(metrics_at(h, h.lr.size() - 1, val_kind));

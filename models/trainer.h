@@ -19,7 +19,12 @@
 // from last.pth and ends with the same weights as an uninterrupted run.
 // A loss that is NaN or infinite stops the run with an error naming the epoch and step; last.pth and
 // best.pth stay as they were after the last good epoch.
-// Tests: tests/models/test_trainer.cpp, tests/apps/test_train.cpp.
+// Device (--device cuda or cuda:N): the model, head, center loss and optimiser state live on the GPU;
+// the loader collates batches into pinned memory (LoaderOptions::pin_memory) and each batch is copied
+// in with .to(device). Checkpoints and backbone.pth are written from CPU copies, so they are the same
+// files as a CPU run's (torch.load, `facekit run`); --resume loads them on the CPU, then moves the
+// model, head and optimiser state to the device, so a run may be resumed on another device.
+// Tests: tests/models/test_trainer.cpp, tests/apps/test_train.cpp; on a GPU tests/cuda/test_train_step.cpp.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +75,7 @@ struct TrainConfig {
   std::string mtcnn_weights;  // folder of pnet.pt, rnet.pt, onet.pt (needed with face_crop)
   // run
   std::string out;
+  std::string device = "cpu";  // "cpu", "cuda" (device 0) or "cuda:N"; not part of config.txt
   bool resume = false;
   uint64_t seed = 0;
   int64_t workers = 2;

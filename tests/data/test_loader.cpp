@@ -1,6 +1,7 @@
 // data/loader: every sample once per epoch (shuffle on/off, drop_last), batches independent of the
 // worker count and of earlier epochs, resuming at batch k, per-sample transform seeds, corrupt files
-// skipped and reported, destruction mid-epoch, all-corrupt failing. Uses small PNGs in a temp folder.
+// skipped and reported, destruction mid-epoch, all-corrupt failing, pin_memory (an error without a
+// CUDA device; pinned, identical batches with one). Uses small PNGs in a temp folder.
 #include <unistd.h>
 
 #include <filesystem>
@@ -221,4 +222,25 @@ TEST_CASE("loader: destruction mid-epoch joins the workers") {
     REQUIRE(dl.next(b));
   }  // destructor runs here with work pending: the test finishing is the check
   DataLoader never_started(t.dataset(), slow, LoaderOptions{});
+}
+
+TEST_CASE("loader: pin_memory needs a CUDA device, and with one gives the same batches pinned") {
+  Tree t("pinned", 2, 5);
+  LoaderOptions pinned{4, true, false, 2, 2, 7};
+  pinned.pin_memory = true;
+  if (fk::cuda::device_count() == 0) {
+    // chosen behaviour: refuse at construction (one line naming why) instead of silently not pinning
+    CHECK_THROWS_WITH_AS(DataLoader(t.dataset(), plain(), pinned),
+                         doctest::Contains("DataLoader: pin_memory needs a CUDA device ("), fk::Error);
+    return;
+  }
+  DataLoader with(t.dataset(), plain(), pinned);
+  DataLoader without(t.dataset(), plain(), LoaderOptions{4, true, false, 2, 2, 7});
+  auto a = epoch(with, 1), b = epoch(without, 1);
+  CHECK(same_batches(a, b));
+  for (const auto& batch : a) {
+    CHECK(batch.images.is_pinned());
+    CHECK(batch.labels.is_pinned());
+  }
+  for (const auto& batch : b) CHECK_FALSE(batch.images.is_pinned());
 }
