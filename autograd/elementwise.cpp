@@ -58,7 +58,7 @@ static Tensor extremum(const char* name, const Tensor& a, const Tensor& b, bool 
     Tensor a_wins = is_max ? ops::gt(a, b) : ops::lt(a, b);
     Tensor b_wins = is_max ? ops::lt(a, b) : ops::gt(a, b);
     Tensor tie = ops::eq(a, b);
-    Tensor zero = zeros({}, dy.dtype());
+    Tensor zero = zeros({}, dy.dtype(), dy.device());
     Tensor da = ops::where(a_wins, dy, ops::where(tie, half, zero));
     Tensor db = ops::where(b_wins, dy, ops::where(tie, half, zero));
     return Grads{ops::sum_to(da, a.shape()), ops::sum_to(db, b.shape())};
@@ -161,7 +161,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   // da = dy where cond, db = dy elsewhere
   return record("where", ops::where(cond, a, b), {cond, a, b},
                 [c = saved(cond), sa = a.shape(), sb = b.shape()](const Tensor& dy) {
-                  Tensor zero = zeros({}, dy.dtype());
+                  Tensor zero = zeros({}, dy.dtype(), dy.device());
                   return Grads{Tensor(), ops::sum_to(ops::where(c, dy, zero), sa),
                                ops::sum_to(ops::where(c, zero, dy), sb)};
                 });

@@ -13,7 +13,7 @@ static Tensor broadcast_back(const Tensor& dy, const Shape& x_shape, const Dims&
   Shape kd = ops::keepdim_shape(x_shape, dims, "backward");
   Tensor g = dy.contiguous();
   Tensor g_kd(g.storage(), kd, contiguous_strides(kd), g.offset(), g.dtype());
-  Tensor out = empty(x_shape, dy.dtype());
+  Tensor out = empty(x_shape, dy.dtype(), dy.device());
   ops::copy_(out, g_kd);
   return out;
 }

@@ -73,7 +73,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   return autograd::record("index_select", y, {x, index},
                           [shape = x.shape(), dim, index = autograd::saved(index)](const Tensor& dy) {
                             // dx[index[i]] += dy[i] along dim (a repeated index collects every copy)
-                            Tensor dx = ops::index_add(zeros(shape, dy.dtype()), dim, index, dy);
+                            Tensor dx = ops::index_add(zeros(shape, dy.dtype(), dy.device()), dim, index, dy);
                             return autograd::Grads{dx, Tensor()};
                           });
 }
@@ -90,17 +90,19 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     }
   std::vector<Shape> shapes;
   std::vector<DType> dtypes;
+  std::vector<Device> devices;
   for (const Tensor& x : xs) {
     shapes.push_back(x.shape());
     dtypes.push_back(x.dtype());
+    devices.push_back(x.device());
   }
-  return autograd::record("cat", y, xs, [shapes, dtypes, d](const Tensor& dy) {
+  return autograd::record("cat", y, xs, [shapes, dtypes, devices, d](const Tensor& dy) {
     // dx_i = dy[at_i : at_i + size_i] along dim; skipped empty tensors get an empty gradient
     autograd::Grads grads;
     int64_t at = 0;
     for (size_t i = 0; i < shapes.size(); ++i) {
       if (shapes[i].size() == 1 && shapes[i][0] == 0) {
-        grads.push_back(zeros({0}, dtypes[i]));
+        grads.push_back(zeros({0}, dtypes[i], devices[i]));
         continue;
       }
       int64_t size = shapes[i][size_t(d)];

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -50,7 +51,12 @@ inline std::string compare(const Tensor& a, const Tensor& b, double atol, double
     CHECK_MESSAGE(fk_msg_.empty(), (label) << ": " << fk_msg_);                       \
   } while (0)
 
-inline std::string fixture_path(const std::string& rel) { return std::string(FK_FIXTURE_DIR) + "/" + rel; }
+// The fixtures folder: the build's source tree, or $FK_FIXTURE_DIR when the tests run elsewhere
+// (the CUDA tests are copied to a GPU machine whose checkout lives at another path).
+inline std::string fixture_path(const std::string& rel) {
+  const char* moved = std::getenv("FK_FIXTURE_DIR");
+  return std::string(moved && *moved ? moved : FK_FIXTURE_DIR) + "/" + rel;
+}
 inline Tensor fixture(const std::string& rel) { return data::read_npy(fixture_path(rel)); }
 
 // CHECK_GRADCHECK(f, {x, w}) with STYLE.md's tolerances (eps 1e-6, atol 1e-5, rtol 1e-3)
@@ -66,7 +72,8 @@ struct CliRun {
   std::string out;
 };
 inline CliRun run_cli(const std::string& args) {
-  std::string cmd = std::string(FK_CLI_PATH) + " " + args + " 2>&1";
+  const char* moved = std::getenv("FK_CLI_PATH");  // the binary copied elsewhere (see fixture_path)
+  std::string cmd = std::string(moved && *moved ? moved : FK_CLI_PATH) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
