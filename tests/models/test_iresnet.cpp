@@ -57,7 +57,12 @@ TEST_CASE("iresnet: iresnet50 has PyTorch's state-dict layout, printed blocks an
 }
 
 TEST_CASE("iresnet: iresnet18, 34 and 100 have PyTorch's state-dict layout and match it in eval mode (float32)") {
+#ifdef FK_SANITIZED
+  // under the sanitizers one depth runs the same code as the three (65M parameters cost ~20 s there)
+  for (const char* arch : {"iresnet18"}) {
+#else
   for (const char* arch : {"iresnet18", "iresnet34", "iresnet100"}) {
+#endif
     SUBCASE(arch) {
       auto model = std::dynamic_pointer_cast<models::IResNet>(models::create(arch));
       REQUIRE(model != nullptr);

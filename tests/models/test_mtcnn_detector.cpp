@@ -70,7 +70,7 @@ TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../
   std::ifstream f(test::fixture_path("mtcnn_detect/reference.json"));
   auto reference = nlohmann::json::parse(f);
 #ifdef FK_SANITIZED
-  const size_t step = 8;  // the sanitizer build checks every 8th photo: the same code, a fraction of the time
+  const size_t step = 16;  // the sanitizer build checks every 16th photo: the same code, a fraction of the time
 #else
   const size_t step = 1;
 #endif
