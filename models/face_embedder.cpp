@@ -119,7 +119,7 @@ std::shared_ptr<Model> load_model(const std::string& arch_name, const std::strin
     ArchOptions inferred = opts;
     arch.infer_options(weights, inferred);
     if (opts.num_classes == 0) opts.num_classes = inferred.num_classes;
-    if (opts.head == ArchOptions{}.head) opts.head = inferred.head;
+    if (opts.head.empty()) opts.head = inferred.head;
   }
   std::shared_ptr<Model> model = arch.make(opts);
   try {

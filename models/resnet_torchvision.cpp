@@ -95,7 +95,8 @@ void TorchvisionResNet50::freeze_backbone() {
 }
 
 std::shared_ptr<TorchvisionResNet50> resnet50_torchvision(const ArchOptions& opts) {
-  return std::make_shared<TorchvisionResNet50>(opts.head, opts.num_classes > 0 ? opts.num_classes : 1000);
+  return std::make_shared<TorchvisionResNet50>(opts.head.empty() ? "fc" : opts.head,
+                                               opts.num_classes > 0 ? opts.num_classes : 1000);
 }
 
 namespace {
@@ -103,9 +104,10 @@ namespace {
 // The head a checkpoint holds (from its "fc." keys) and its classifier size (the rows of its last
 // Linear), for the options the user left at their defaults.
 void infer_head(const StateDict& weights, ArchOptions& opts) {
-  if (opts.head == "fc") {
+  if (opts.head.empty()) {
     if (weights.contains("fc.fc1.weight")) opts.head = "mlp";
     else if (weights.contains("fc.fc.weight")) opts.head = "linear";
+    else opts.head = "fc";
   }
   if (opts.num_classes == 0) {
     const std::string last = opts.head == "mlp" ? "fc.fc2.weight" : opts.head == "linear" ? "fc.fc.weight" : "fc.weight";

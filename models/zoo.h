@@ -37,8 +37,9 @@ struct ArchOptions {
   bool features = false;
   // resnet50_torchvision's head: "fc" (torchvision's Linear), "linear" (KIT models 2-5:
   // fc = Sequential(fc Linear, output LogSoftmax)) or "mlp" (KIT model 1: fc1, relu, dropout 0.2, fc2,
-  // output LogSoftmax).
-  std::string head = "fc";
+  // output LogSoftmax). Empty: "fc", or in models::load_model the head the weights hold; a head
+  // the user names is kept, and weights of another head are then refused.
+  std::string head = {};
 };
 
 // One architecture of the zoo.

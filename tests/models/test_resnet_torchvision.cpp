@@ -10,10 +10,12 @@
 // recordings.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "data/weights.h"
+#include "models/face_embedder.h"
 #include "models/model_case.h"
 #include "models/resnet_torchvision.h"
 
@@ -216,4 +218,25 @@ TEST_CASE("resnet50_torchvision: zoo entry, defaults, printing and an unknown he
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("unknown head 'svm'") != std::string::npos);
   }
+}
+
+TEST_CASE("resnet50_torchvision: load_model takes the file's head unless one is named, and refuses a named one that does not fit") {
+  fk::manual_seed(3);
+  auto kit = models::resnet50_torchvision({.num_classes = 6, .head = "linear"});
+  std::string path = (std::filesystem::temp_directory_path() / "facekit_test_kit_linear.pth").string();
+  data::write_torch(path, kit->state_dict());
+  auto implied = models::load_model("resnet50_torchvision", path);
+  auto* net = dynamic_cast<models::TorchvisionResNet50*>(implied.get());
+  REQUIRE(net != nullptr);
+  CHECK(net->head == "linear");
+  CHECK(net->num_classes == 6);
+  auto named = models::load_model("resnet50_torchvision", path, "", {.head = "linear"});
+  CHECK(dynamic_cast<models::TorchvisionResNet50*>(named.get())->head == "linear");
+  try {
+    models::load_model("resnet50_torchvision", path, "", {.head = "fc"});
+    FAIL("an explicit fc head loaded a KIT linear checkpoint");
+  } catch (const Error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find("weights do not fit resnet50_torchvision") != std::string::npos, e.what());
+  }
+  std::filesystem::remove(path);
 }
