@@ -17,7 +17,7 @@ facekit is faster). --json OUT also writes every result.
   (default: forward:ir_50:64 forward:resnet50_torchvision:64 forward:resnet50_vggface2:64
             train:ir_50:64 train:resnet50_torchvision:32 train:resnet50_vggface2:32)
 """
-import argparse, datetime, json, math, os, subprocess, sys, time
+import argparse, datetime, json, os, subprocess, sys, time
 
 DEFAULT_CASES = ["forward:ir_50:64", "forward:resnet50_torchvision:64", "forward:resnet50_vggface2:64",
                  "train:ir_50:64", "train:resnet50_torchvision:32", "train:resnet50_vggface2:32"]
@@ -62,69 +62,8 @@ torch.backends.cudnn.benchmark = True
 torch.backends.cuda.matmul.allow_tf32 = args.tf32
 torch.backends.cudnn.allow_tf32 = args.tf32
 torch.manual_seed(0)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
-
-
-def vgg():
-    import make_vggface2  # needs torchvision (for torchvision's ResNet-50)
-    return make_vggface2
-
-
-def inc():
-    import make_inception_mobilefacenet
-    return make_inception_mobilefacenet
-
-
-def ir():
-    import make_ir
-    return make_ir
-
-
-TORCH = {
-    "resnet50_vggface2": lambda: vgg().VGGFace2ResNet(se=False),
-    "senet50_vggface2": lambda: vgg().VGGFace2ResNet(se=True),
-    "resnet50_torchvision": lambda: vgg().torchvision_resnet50(),
-    "inception_resnet_v1": lambda: inc().InceptionResnetV1(),
-    "ir_50": lambda: ir().Backbone(112, 50),
-    "ir_se_50": lambda: ir().Backbone(112, 50, "ir_se"),
-    "ir_101": lambda: ir().Backbone(112, 100),
-    "iresnet18": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet18"]),
-    "iresnet34": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet34"]),
-    "iresnet50": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet50"]),
-    "iresnet100": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet100"]),
-    "mobilefacenet": lambda: inc().MobileFacenet(),
-}
-
-
-class ArcFace(torch.nn.Module):
-    """insightface arcface_torch ArcFace with its weight (layers/heads.h ArcFace, variant "insightface");
-    the same as bench/train.py's."""
-
-    def __init__(self, in_features, num_classes, s=64.0, m=0.5):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.normal(0, 0.01, (num_classes, in_features)))
-        self.s, self.cos_m, self.sin_m = s, math.cos(m), math.sin(m)
-        self.th, self.mm = math.cos(math.pi - m), math.sin(math.pi - m) * m
-
-    def forward(self, x, labels):
-        logits = F.linear(F.normalize(x), F.normalize(self.weight))
-        index = torch.where(labels != -1)[0]
-        target = logits[index, labels[index].view(-1)]
-        sin_theta = torch.sqrt(1.0 - torch.pow(target, 2))
-        phi = target * self.cos_m - sin_theta * self.sin_m
-        phi = torch.where(target > self.th, phi, target - self.mm)
-        logits[index, labels[index].view(-1)] = phi  # in place, as insightface
-        return logits * self.s
-
-
-def sgd_bn(model, head):
-    """egcode's sgd_bn: [non-BN parameters + head] with weight decay 5e-4, [BN parameters] without."""
-    bn = {id(p) for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-          for p in m.parameters()}
-    decay = [p for p in model.parameters() if id(p) not in bn] + list(head.parameters())
-    no_decay = [p for p in model.parameters() if id(p) in bn]
-    return torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}],
-                           lr=0.1, momentum=0.9)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_twins import TORCH, ArcFace, sgd_bn  # noqa: E402
 
 
 def timed(step):
