@@ -3,36 +3,26 @@
 
 #include <algorithm>
 #include <climits>
-#include <map>
-#include <mutex>
 
 #include "cuda/check.h"
+#include "cuda/handles.h"
 #include "cuda/launch.h"
 
 namespace fk::cuda {
 
 namespace {
 
-// The device's handle, made on first use. Handles live until exit and are never destroyed: destroying
-// them from a static destructor may run after the CUDA driver has shut down.
+// The device's cuBLAS handle, bound to the device's current stream.
 cublasHandle_t handle_for(int device) {
-  static std::mutex mu;
-  static std::map<int, cublasHandle_t> handles;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = handles.find(device);
-  if (it == handles.end()) {
-    int prev = 0;
-    FK_CUDA_CHECK(cudaGetDevice(&prev));
-    if (prev != device) FK_CUDA_CHECK(cudaSetDevice(device));
-    cublasHandle_t h = nullptr;
-    FK_CUBLAS_CHECK(cublasCreate(&h));
+  cublasHandle_t h = device_handle<cublasHandle_t>(device, [] {
+    cublasHandle_t made = nullptr;
+    FK_CUBLAS_CHECK(cublasCreate(&made));
     // no TF32: float32 products keep full float32 precision, close to the CPU's
-    FK_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-    if (prev != device) FK_CUDA_CHECK(cudaSetDevice(prev));
-    it = handles.emplace(device, h).first;
-  }
-  FK_CUBLAS_CHECK(cublasSetStream(it->second, stream(device)));
-  return it->second;
+    FK_CUBLAS_CHECK(cublasSetMathMode(made, CUBLAS_DEFAULT_MATH));
+    return made;
+  });
+  FK_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
+  return h;
 }
 
 // cuBLAS takes int sizes; larger products are refused with the sizes named.

@@ -15,6 +15,7 @@
 #include "cuda/blas.h"
 #include "cuda/check.h"
 #include "cuda/conv_kernels.h"
+#include "cuda/handles.h"
 #include "cuda/launch.h"
 #include "tensor/cpu/conv_math.h"
 #include "tensor/creation.h"
@@ -120,21 +121,13 @@ void native_backward(const cpu::Conv2dGeometry& g, const T* dy, const T* x, cons
 // ---------------------------------------------------------------- cuDNN
 
 cudnnHandle_t cudnn_handle(int device) {
-  static std::mutex mu;
-  static std::map<int, cudnnHandle_t> handles;  // never destroyed: see cuda/blas.cu
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = handles.find(device);
-  if (it == handles.end()) {
-    int prev = 0;
-    FK_CUDA_CHECK(cudaGetDevice(&prev));
-    if (prev != device) FK_CUDA_CHECK(cudaSetDevice(device));
-    cudnnHandle_t h = nullptr;
-    FK_CUDNN_CHECK(cudnnCreate(&h));
-    if (prev != device) FK_CUDA_CHECK(cudaSetDevice(prev));
-    it = handles.emplace(device, h).first;
-  }
-  FK_CUDNN_CHECK(cudnnSetStream(it->second, stream(device)));
-  return it->second;
+  cudnnHandle_t h = device_handle<cudnnHandle_t>(device, [] {
+    cudnnHandle_t made = nullptr;
+    FK_CUDNN_CHECK(cudnnCreate(&made));
+    return made;
+  });
+  FK_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
+  return h;
 }
 
 template <class T>

@@ -1,11 +1,11 @@
 // CUDA twins of the fused margin transform of the margin heads (layers/heads.cpp, margin_logits):
 // one kernel writes the scaled, margin-adjusted logits from the cosine matrix, one applies its
 // derivative. cos/dlogits are contiguous CUDA (N, C) float32/float64, labels contiguous int64 (N) on
-// the same device, values in [-1, C). Kernels: cuda/heads_kernels.h; math: layers/heads_math.h.
+// the same device, values in [-1, C). Kernels: cuda/heads_kernels.h; math: tensor/cpu/margin_math.h.
 // Tests: tests/cuda/test_heads.cpp.
 #pragma once
 
-#include "layers/heads_math.h"
+#include "tensor/cpu/margin_math.h"
 #include "tensor/tensor.h"
 
 namespace fk::cuda {

@@ -2,7 +2,7 @@
 // index of logit (n, j) of a contiguous (N, C) cosine matrix, labels (N) int64 (-1: no target).
 //   forward:  logits[i] = s * (j == labels[n] ? phi(cos[i]) : cos[i])
 //   backward: dcos[i] = dlogits[i] * s * (j == labels[n] ? phi'(cos[i]) : 1)
-// The math is layers/heads_math.h, shared with the CPU loops of layers/heads.cpp. Run by launch() in
+// The math is tensor/cpu/margin_math.h, shared with the CPU loops of layers/heads.cpp. Run by launch() in
 // cuda/heads.cu and by emulate() in tests/layers/test_cuda_kernels_optim_heads.cpp.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "cuda/launch.h"
-#include "layers/heads_math.h"
+#include "tensor/cpu/margin_math.h"
 #include "tensor/hd.h"
 
 namespace fk::cuda {

@@ -2,11 +2,11 @@
 // parameter tensor updates the parameter and its state in place. Arguments are contiguous CUDA
 // float32/float64 tensors of the parameter's dtype, shape and device (checked by the optimiser);
 // coefficients arrive in double and are rounded to the dtype once (optim::coefs_as). Also the in-place
-// gradient clipping. Kernels: cuda/optim_kernels.h; math: layers/optim_math.h.
+// gradient clipping. Kernels: cuda/optim_kernels.h; math: tensor/cpu/optim_math.h.
 // Tests: tests/cuda/test_optim.cpp.
 #pragma once
 
-#include "layers/optim_math.h"
+#include "tensor/cpu/optim_math.h"
 #include "tensor/tensor.h"
 
 namespace fk::cuda {

@@ -1,5 +1,5 @@
 // The fused optimiser kernels (cuda/optim.cu) as per-index functors: one thread per parameter element
-// updates the parameter and its state in place, with the per-element math of layers/optim_math.h
+// updates the parameter and its state in place, with the per-element math of tensor/cpu/optim_math.h
 // (shared with the CPU loops of layers/optim.cpp); and the in-place gradient clipping of
 // clip_grad_norm_ / clip_grad_value_. Every buffer is contiguous with the parameter's numel.
 // Run by emulate() in tests/layers/test_cuda_kernels_optim_heads.cpp.
@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "cuda/launch.h"
-#include "layers/optim_math.h"
+#include "tensor/cpu/optim_math.h"
 #include "tensor/hd.h"
 
 namespace fk::cuda {

@@ -1,6 +1,6 @@
 // Losses and margin heads (see heads.h): each forward composes differentiable ops of autograd/ops.h,
 // except the margin transform of the target logits, one fused op (margin_logits: CPU loops here, CUDA
-// kernels in cuda/heads.cu, the per-logit math in layers/heads_math.h), the functional form of
+// kernels in cuda/heads.cu, the per-logit math in tensor/cpu/margin_math.h), the functional form of
 // insightface's in-place `logits[index, labels] = ...`.
 #include "layers/heads.h"
 
@@ -36,7 +36,7 @@ Tensor target_mask(const Tensor& labels, int64_t N, int64_t C, int64_t min_label
   return ops::eq(ops::reshape(lab, {N, 1}), classes);
 }
 
-// CPU loops of the margin transform (the specification; cuda/heads.cu is the twin), math in heads_math.h.
+// CPU loops of the margin transform (the specification; cuda/heads.cu is the twin), math in tensor/cpu/margin_math.h.
 Tensor margin_logits_forward_cpu(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
   Tensor y = empty(cos.shape(), cos.dtype());
   const int64_t N = cos.size(0), C = cos.size(1);
@@ -235,7 +235,7 @@ Tensor SphereFace::forward(const Tensor& x, const Tensor& labels) {
   if (labels.defined() && is_training()) ++iteration;  // AngleLoss: it += 1, then lambda
   Tensor xlen = sqrt(sum(mul(x, x), {1}, true));                                       // (N, 1): ||x||
   Tensor cos_all = clamp(matmul(normalize(x, 1), normalize(weight, 0)), -1.0, 1.0);  // (N, C)
-  // target logit (lambda cos + psi) / (1 + lambda) with psi = (-1)^k cos(m theta) - 2k (heads_math.h),
+  // target logit (lambda cos + psi) / (1 + lambda) with psi = (-1)^k cos(m theta) - 2k (tensor/cpu/margin_math.h),
   // others cos; both then scaled by ||x||
   MarginParams p;
   p.kind = MarginKind::SphereFace;

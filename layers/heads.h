@@ -9,7 +9,7 @@
 // forward(x) alone, or a label -1, applies no margin to that row (only the scaling). Everything is
 // composed from the differentiable ops of autograd/ops.h, except the margin transform of the target
 // logits: one fused op, margin_logits (CPU loops, CUDA kernels in cuda/heads.cu, the per-logit formula
-// and its derivative in layers/heads_math.h). Parameters and inputs may live on a GPU; labels may be
+// and its derivative in tensor/cpu/margin_math.h). Parameters and inputs may live on a GPU; labels may be
 // on the CPU or on the inputs' device.
 // Tests: tests/layers/test_heads.cpp (PyTorch fixtures from tests/fixtures/make_heads.py),
 // tests/layers/test_cuda_kernels_optim_heads.cpp, tests/cuda/test_heads.cpp (GPU vs CPU).
@@ -17,15 +17,15 @@
 
 #include <string>
 
-#include "layers/heads_math.h"
 #include "layers/module.h"
+#include "tensor/cpu/margin_math.h"
 
 namespace fk {
 
 // ---- the fused margin transform ---------------------------------------------------------------
 
 // Differentiable: logits (N, C) = s * phi(cos) at each row's label and s * cos elsewhere (phi and its
-// derivative per head in layers/heads_math.h). cos (N, C) float32/float64 on any device; labels (N)
+// derivative per head in tensor/cpu/margin_math.h). cos (N, C) float32/float64 on any device; labels (N)
 // int64 in [-1, C) (-1: no target) on the CPU or cos' device, or undefined (all -1).
 Tensor margin_logits(const Tensor& cos, const Tensor& labels, const MarginParams& p);
 

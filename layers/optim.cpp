@@ -1,6 +1,6 @@
 // Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format. CPU
 // parameters are updated by plain loops here, CUDA ones by the fused kernels of cuda/optim.cu; both
-// call the per-element functions of layers/optim_math.h.
+// call the per-element functions of tensor/cpu/optim_math.h.
 #include "layers/optim.h"
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 //
 // Updates are in place on the parameter tensors (contiguous float32/float64), one plain loop per CPU
 // parameter, or one fused kernel launch per CUDA parameter (cuda/optim.cu), both over the per-element
-// functions of layers/optim_math.h. State tensors live on their parameter's device; state_dict() gives
+// functions of tensor/cpu/optim_math.h. State tensors live on their parameter's device; state_dict() gives
 // CPU copies and load_state_dict() moves them back to each parameter's device. A parameter with
 // requires_grad false or without a .grad is skipped and gets no state (torch skips p.grad is None).
 //
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "layers/module.h"
-#include "layers/optim_math.h"
+#include "tensor/cpu/optim_math.h"
 
 namespace fk::optim {
 
@@ -50,7 +50,7 @@ struct ParamGroup {
 };
 
 // ---- the per-element updates (SgdCoefs, AdamCoefs, sgd_update_element, adam_update_element) are in
-// layers/optim_math.h, shared with the fused CUDA kernels (cuda/optim.cu).
+// tensor/cpu/optim_math.h, shared with the fused CUDA kernels (cuda/optim.cu).
 
 // ---- the optimiser base (torch.optim.Optimizer)
 class Optimizer {
