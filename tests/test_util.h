@@ -44,6 +44,12 @@ inline std::string compare(const Tensor& a, const Tensor& b, double atol, double
   return os.str();
 }
 
+// The same float64 arithmetic compiled in two places can differ in its last bits: x + a * y may
+// become one fused multiply-add (nvcc fuses it; GCC does at -O2 with -march=native, not at -O0 as in
+// the sanitizer build's test code). Checks of such math (add_ with alpha, the optimiser updates) use
+// this as atol and rtol instead of 0; an indexing error is off by far more.
+inline constexpr double kFmaTol = 1e-13;
+
 // CHECK_CLOSE(actual, expected, atol, rtol, "max_pool2d(x=[2,3,7,7], k=3)")
 #define CHECK_CLOSE(actual, expected, atol, rtol, label)                              \
   do {                                                                                \

@@ -1,6 +1,7 @@
 // Hostile and broken weight files (robustness.md §4 cases 1-10, 13-14): every reader must refuse with
 // one fk::Error naming the file and the problem, execute nothing, allocate nothing the file does not
 // hold, and never crash (these tests also run under ASan/UBSan).
+#include <unistd.h>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -17,7 +18,7 @@ using namespace fk;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
-std::string tmp_path(const std::string& name) { return (fs::temp_directory_path() / ("fk_hostile_" + name)).string(); }
+std::string tmp_path(const std::string& name) { return (fs::temp_directory_path() / ("fk_hostile_" + std::to_string(::getpid()) + "_" + name)).string(); }
 
 // A plain write (no fsync: the truncation loop writes thousands of files).
 void write_bytes(const std::string& path, const std::string& bytes) {

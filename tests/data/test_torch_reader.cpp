@@ -2,6 +2,7 @@
 // (tests/fixtures/make_torch_files.py): both checkpoint formats, every storage dtype, views, shared
 // storages, state dicts with BatchNorm, nested checkpoints, whole pickled modules, Python-2 numpy pickles,
 // and the real facenet-pytorch MTCNN weights (skipped when ../shared/data is absent).
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -171,7 +172,7 @@ TEST_CASE("read_weights: sniffs the format by content, not by extension") {
   CHECK(npy.at("array").shape() == Shape{2, 3});
 
   // An .npz (zip without data.pkl) under a misleading .pt name.
-  std::string path = (std::filesystem::temp_directory_path() / "fk_test_read_weights_npz.pt").string();
+  std::string path = (std::filesystem::temp_directory_path() / ("fk_test_read_weights_npz_" + std::to_string(::getpid()) + ".pt")).string();
   StateDict arrays;
   arrays.set("x", fk::tensor({1, 2, 3}, {3}));
   data::write_npz(path, arrays);

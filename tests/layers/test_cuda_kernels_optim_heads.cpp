@@ -181,10 +181,10 @@ TEST_CASE("cuda optim kernels: SGD functor matches the CPU optimiser step for st
         opt.step();
         cuda::emulate(15, cuda::SgdUpdate<double>{pe.data(), g.data<double>(), f.momentum != 0 ? buf.data() : nullptr,
                                                   step == 0, c});
-        CHECK_CLOSE(tensor(pe, {5, 3}, DType::Float64), p.detach(), 0, 0, std::string("SgdUpdate ") + f.name + " step " + std::to_string(step));
+        CHECK_CLOSE(tensor(pe, {5, 3}, DType::Float64), p.detach(), test::kFmaTol, test::kFmaTol, std::string("SgdUpdate ") + f.name + " step " + std::to_string(step));
       }
       if (f.momentum != 0)
-        CHECK_CLOSE(tensor(buf, {5, 3}, DType::Float64), opt.state_dict().at("state.p.momentum_buffer"), 0, 0,
+        CHECK_CLOSE(tensor(buf, {5, 3}, DType::Float64), opt.state_dict().at("state.p.momentum_buffer"), test::kFmaTol, test::kFmaTol,
                     "momentum buffer");
     }
   }
@@ -222,13 +222,13 @@ TEST_CASE("cuda optim kernels: Adam and AdamW functors match the CPU optimisers 
         opt->step();
         cuda::emulate(7, cuda::AdamUpdate<double>{pe.data(), g.data<double>(), m.data(), v.data(),
                                                   amsgrad ? vmax.data() : nullptr, c});
-        CHECK_CLOSE(tensor(pe, {7}, DType::Float64), p.detach(), 0, 0,
+        CHECK_CLOSE(tensor(pe, {7}, DType::Float64), p.detach(), test::kFmaTol, test::kFmaTol,
                     "AdamUpdate decoupled=" + std::to_string(decoupled) + " amsgrad=" + std::to_string(amsgrad) +
                         " step " + std::to_string(step));
       }
       StateDict sd = opt->state_dict();
-      CHECK_CLOSE(tensor(v, {7}, DType::Float64), sd.at("state.p.exp_avg_sq"), 0, 0, "exp_avg_sq");
-      if (amsgrad) CHECK_CLOSE(tensor(vmax, {7}, DType::Float64), sd.at("state.p.max_exp_avg_sq"), 0, 0, "max_exp_avg_sq");
+      CHECK_CLOSE(tensor(v, {7}, DType::Float64), sd.at("state.p.exp_avg_sq"), test::kFmaTol, test::kFmaTol, "exp_avg_sq");
+      if (amsgrad) CHECK_CLOSE(tensor(vmax, {7}, DType::Float64), sd.at("state.p.max_exp_avg_sq"), test::kFmaTol, test::kFmaTol, "max_exp_avg_sq");
     }
   }
 }

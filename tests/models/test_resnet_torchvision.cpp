@@ -8,6 +8,7 @@
 // harness runs our model in float64 too (train-mode gradients of a 50-layer ReLU net are not
 // reproducible to 1e-3 in float32), and the float32 model's eval output is checked against the same
 // recordings.
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -223,7 +224,7 @@ TEST_CASE("resnet50_torchvision: zoo entry, defaults, printing and an unknown he
 TEST_CASE("resnet50_torchvision: load_model takes the file's head unless one is named, and refuses a named one that does not fit") {
   fk::manual_seed(3);
   auto kit = models::resnet50_torchvision({.num_classes = 6, .head = "linear"});
-  std::string path = (std::filesystem::temp_directory_path() / "facekit_test_kit_linear.pth").string();
+  std::string path = (std::filesystem::temp_directory_path() / ("facekit_test_kit_linear_" + std::to_string(::getpid()) + ".pth")).string();
   data::write_torch(path, kit->state_dict());
   auto implied = models::load_model("resnet50_torchvision", path);
   auto* net = dynamic_cast<models::TorchvisionResNet50*>(implied.get());
