@@ -45,13 +45,13 @@ void draw_shape(float* img, int64_t label, Generator& g) {
   for (int64_t i = 0; i < kSize * kSize; ++i) img[i] += float(0.3 * g.normal());
 }
 
-struct Dataset {
+struct ShapesData {
   Tensor images;  // (N, 1, 16, 16) float32
   Tensor labels;  // (N) int64
 };
 
-Dataset make_dataset(int64_t n, Generator& g) {
-  Dataset d{zeros({n, 1, kSize, kSize}), zeros({n}, DType::Int64)};
+ShapesData make_dataset(int64_t n, Generator& g) {
+  ShapesData d{zeros({n, 1, kSize, kSize}), zeros({n}, DType::Int64)};
   for (int64_t i = 0; i < n; ++i) {
     int64_t label = i % kClasses;
     d.labels.data<int64_t>()[i] = label;
@@ -70,7 +70,7 @@ std::shared_ptr<Sequential> make_cnn() {
       std::make_shared<Flatten>(), std::make_shared<Linear>(16 * 4 * 4, kClasses));
 }
 
-double accuracy(Module& net, const Dataset& d) {
+double accuracy(Module& net, const ShapesData& d) {
   autograd::NoGrad no_grad;
   net.eval();
   Tensor pred = ops::argmax(net(d.images), 1);
@@ -98,7 +98,7 @@ void add_demo_command(CLI::App& app) {
   on_run(cmd, [o]() {
     manual_seed(o->seed);
     Generator data_gen(o->seed + 1);
-    Dataset train = make_dataset(o->train, data_gen), test = make_dataset(o->test, data_gen);
+    ShapesData train = make_dataset(o->train, data_gen), test = make_dataset(o->test, data_gen);
     auto net = make_cnn();
     std::vector<Tensor> params = net->parameters();
     std::vector<Tensor> velocity;

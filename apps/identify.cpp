@@ -52,7 +52,7 @@ struct IdentifyArgs {
   DetectorFlags detector;
 };
 
-json face_json(const models::mtcnn::Face& f) {
+json detected_face_json(const models::mtcnn::Face& f) {
   json j;
   j["box"] = {f.box[0], f.box[1], f.box[2], f.box[3]};
   j["prob"] = f.prob;
@@ -117,7 +117,7 @@ int run_identify(const IdentifyArgs& args) {
           const std::vector<models::IdentityScore>& r = ranked[fi];
           const std::string& best = r[0].identity;
           const bool known = r[0].score >= args.threshold;
-          json j = face_json(faces[fi]);
+          json j = detected_face_json(faces[fi]);
           j["identity"] = known ? json(best) : json(nullptr);
           j["score"] = round4(r[0].score);
           j["best"] = best;

@@ -67,7 +67,7 @@ data::Image gallery_tile(const std::string& path, const models::mtcnn::Detector&
   }
 }
 
-std::string score_text(double s) {
+std::string similarity_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", s);
   return buf;
@@ -110,7 +110,7 @@ data::Image side_by_side(const data::Image& query, const std::vector<data::Image
   for (size_t i = 0; i < tiles.size(); ++i) {
     int64_t x0 = kGap + int64_t(i + 1) * (kTile + kGap);
     paste(tiles[i], x0, kGap);
-    caption(x0, top[i].identity, score_text(top[i].score));
+    caption(x0, top[i].identity, similarity_text(top[i].score));
   }
   paste(chart, 0, row_h);
   return out;

@@ -57,9 +57,12 @@ double iou(const std::array<float, 4>& a, const std::vector<double>& b) {
   return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
 }
 
-}  // namespace
+// Part `part` of `kParts` of the photos of ../shared/data/faces (every kParts-th photo), compared with
+// what facenet-pytorch's MTCNN found (tests/fixtures/make_mtcnn_detect.py). The photos are split so
+// that ctest -j runs the parts side by side.
+constexpr size_t kParts = 4;
 
-TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../shared/data/faces") {
+void same_faces_as_facenet_pytorch(size_t part) {
   namespace fs = std::filesystem;
   const fs::path faces_dir = fs::path(FK_SHARED_DATA_DIR) / "faces", weights = fs::path(FK_SHARED_DATA_DIR) / "mtcnn";
   if (!fs::exists(faces_dir) || !fs::exists(weights / "pnet.pt")) {
@@ -75,7 +78,7 @@ TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../
   const size_t step = 1;
 #endif
   size_t images = 0, faces = 0;
-  for (size_t i = 0; i < reference.size(); i += step) {
+  for (size_t i = step * part; i < reference.size(); i += step * kParts) {
     const auto& ref = reference[i];
     const std::string path = (faces_dir / ref["path"].get<std::string>()).string();
     data::Image img;
@@ -107,6 +110,21 @@ TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../
   }
   MESSAGE("compared " << images << " photos, " << faces << " faces with facenet-pytorch");
   CHECK(images > 0);
+}
+
+}  // namespace
+
+TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../shared/data/faces, part 1 of 4") {
+  same_faces_as_facenet_pytorch(0);
+}
+TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../shared/data/faces, part 2 of 4") {
+  same_faces_as_facenet_pytorch(1);
+}
+TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../shared/data/faces, part 3 of 4") {
+  same_faces_as_facenet_pytorch(2);
+}
+TEST_CASE("mtcnn: the same faces as facenet-pytorch's MTCNN on the photos of ../shared/data/faces, part 4 of 4") {
+  same_faces_as_facenet_pytorch(3);
 }
 
 TEST_CASE("mtcnn: a batch of images of different sizes gives what each image gives alone") {
