@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -89,6 +90,19 @@ inline CliRun run_cli(const std::string& args) {
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+// A fresh, empty folder <tmp>/facekit_test_<name>_<pid> for one case's files (the pid: ctest runs
+// cases side by side, and a case's name may repeat in another build's run).
+inline std::filesystem::path scratch(const std::string& name) {
+  std::filesystem::path d =
+      std::filesystem::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+// Whether `s` contains `part` (the commands' output in the CLI tests).
+inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A float64 leaf with requires_grad, drawn from randn (the caller seeds).
 inline Tensor leaf(const Shape& shape) { return randn(shape, DType::Float64).requires_grad_(); }

@@ -30,15 +30,10 @@ const std::string kCkpt = (kShared / "weights" / "mobilefacenet_casia" / "068.ck
 const std::string kModel = " --arch mobilefacenet --weights " + kCkpt + " --weights-key net_state_dict";
 const std::string kMtcnn = " --mtcnn-weights " + (kShared / "mtcnn").string();
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 bool have_data() { return fs::exists(kCkpt) && fs::exists(kShared / "mtcnn" / "pnet.pt"); }
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 // Anonymous resident memory (heap, stacks, no mapped files) of process `pid` in KiB, -1 when gone.
 long rss_anon_kib(pid_t pid) {

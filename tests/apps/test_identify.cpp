@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 using Run = fk::test::CliRun;
 using nlohmann::json;
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
 const fs::path kShared = fs::path(FK_SHARED_DATA_DIR);
 const fs::path kFr = kShared / "faces" / "face_recognition";
@@ -43,12 +43,7 @@ bool have_data() {
          fs::exists(kShared / "mtcnn" / "pnet.pt");
 }
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 json read_json(const fs::path& p) {
   std::ifstream f(p);

@@ -11,7 +11,7 @@ namespace {
 using Run = fk::test::CliRun;
 Run run(const std::string& args) { return fk::test::run_cli(args); }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
 }  // namespace
 

@@ -17,15 +17,10 @@ namespace fs = std::filesystem;
 using Run = fk::test::CliRun;
 using fk::Tensor;
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
 // a fresh scratch folder per test case
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_run_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 // det-filled model of `arch`, its weights saved under `prefix` (e.g. "net_state_dict.module.")
 std::shared_ptr<fk::models::Model> saved_model(const std::string& arch, const fs::path& file, const std::string& prefix) {

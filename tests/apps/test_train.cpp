@@ -23,14 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using fk::test::CliRun;
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 fs::path synthetic(const fs::path& dir, int64_t identities, int64_t images) {
   fk::data::synth::SyntheticFaceOptions o;

@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using Run = fk::test::CliRun;
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
 const fs::path kShared = fs::path(FK_SHARED_DATA_DIR);
 const fs::path kLfw = kShared / "faces" / "lfw_dev";
@@ -35,12 +35,7 @@ bool have_data() {
          fs::exists(kShared / "mtcnn" / "pnet.pt") && fs::exists(kShared / "weights" / "mobilefacenet_casia" / "068.ckpt");
 }
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream f(p);

@@ -174,12 +174,7 @@ TEST_CASE("train step: ir_small + ArcFace + SGD momentum on CUDA matches the CPU
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_cuda_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 models::TrainConfig small_run(const fs::path& faces, const fs::path& out) {
   models::TrainConfig c;

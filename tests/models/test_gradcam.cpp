@@ -76,7 +76,7 @@ Tensor grid(const std::vector<std::vector<double>>& rows) {
   return fk::tensor(v, {int64_t(rows.size()), int64_t(rows[0].size())});
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fk::test::has;
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -314,12 +314,6 @@ namespace {
 
 const fs::path kShared = fs::path(FK_SHARED_DATA_DIR);
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_gradcam_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 bool have_real_data() {
   return fs::exists(kShared / "weights/mobilefacenet_casia/068.ckpt") && fs::exists(kShared / "mtcnn/pnet.pt") &&
@@ -346,7 +340,7 @@ TEST_CASE("gradcam command: MobileFaceNet cosine map of two photos of one person
     MESSAGE("skipped: ../shared/data (MobileFaceNet 068.ckpt, MTCNN weights, LFW photos) is absent");
     return;
   }
-  fs::path d = temp_dir("cosine");
+  fs::path d = fk::test::scratch("gradcam_cosine");
   fs::path lfw = kShared / "faces/lfw_dev/Barbra_Streisand";
   test::CliRun r = test::run_cli("gradcam " + (lfw / "Barbra_Streisand_0001.jpg").string() + " --reference " +
                                  (lfw / "Barbra_Streisand_0003.jpg").string() + mobilefacenet_flags() + " --out " +
@@ -393,7 +387,7 @@ TEST_CASE("gradcam command: no face, a class target on an embedding model, bad u
     MESSAGE("skipped: ../shared/data (MobileFaceNet 068.ckpt, MTCNN weights) is absent");
     return;
   }
-  fs::path d = temp_dir("errors");
+  fs::path d = fk::test::scratch("gradcam_errors");
   data::Image blank(200, 150);
   std::fill(blank.pixels.begin(), blank.pixels.end(), uint8_t(128));
   data::write_png((d / "blank.png").string(), blank);

@@ -42,12 +42,7 @@ std::vector<double> field(const std::vector<FoldResult>& folds, double FoldResul
   return v;
 }
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using fk::test::scratch;
 
 void touch(const fs::path& p) {
   fs::create_directories(p.parent_path());
