@@ -19,8 +19,7 @@ using fk::Tensor;
 
 using fk::test::has;
 
-// a fresh scratch folder per test case
-using fk::test::scratch;
+using fk::test::scratch;  // a fresh scratch folder per test case
 
 // det-filled model of `arch`, its weights saved under `prefix` (e.g. "net_state_dict.module.")
 std::shared_ptr<fk::models::Model> saved_model(const std::string& arch, const fs::path& file, const std::string& prefix) {

@@ -314,7 +314,6 @@ namespace {
 
 const fs::path kShared = fs::path(FK_SHARED_DATA_DIR);
 
-
 bool have_real_data() {
   return fs::exists(kShared / "weights/mobilefacenet_casia/068.ckpt") && fs::exists(kShared / "mtcnn/pnet.pt") &&
          fs::exists(kShared / "faces/lfw_dev/Barbra_Streisand/Barbra_Streisand_0001.jpg");
