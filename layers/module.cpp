@@ -7,6 +7,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -132,7 +133,21 @@ void Module::remove_forward_hook(int handle) {
   hooks_.erase(it);
 }
 
+bool Module::has_forward_hooks(bool recurse) const {
+  if (!hooks_.empty()) return true;
+  if (recurse)
+    for (const auto& [name, child] : children_)
+      if (child->has_forward_hooks(true)) return true;
+  return false;
+}
+
+static std::atomic<uint64_t> g_weights_generation{1};
+
+uint64_t Module::weights_generation() { return g_weights_generation.load(std::memory_order_relaxed); }
+void Module::weights_changed() { g_weights_generation.fetch_add(1, std::memory_order_relaxed); }
+
 Module& Module::train(bool on) {
+  weights_changed();
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);
   return *this;
@@ -329,6 +344,7 @@ StateDict Module::state_dict() const {
 }
 
 IncompatibleKeys Module::load_state_dict(const StateDict& sd, bool strict) {
+  weights_changed();
   std::vector<StateEntry> entries;
   collect_state("", entries);
   IncompatibleKeys result;
@@ -398,12 +414,14 @@ void Module::convert_tensors(const std::function<Tensor(const Tensor&)>& fn) {
 Module& Module::to(DType dtype) {
   FK_CHECK(is_floating(dtype), type_name(), ".to: ", dtype_name(dtype),
            " is not a floating-point dtype (only floating-point parameters and buffers are converted)");
+  weights_changed();
   autograd::NoGrad no_grad;
   convert_tensors([&](const Tensor& t) { return is_floating(t.dtype()) ? t.to(dtype).contiguous() : t; });
   return *this;
 }
 
 Module& Module::to(Device device) {
+  weights_changed();
   autograd::NoGrad no_grad;
   convert_tensors([&](const Tensor& t) { return t.to(device); });
   return *this;

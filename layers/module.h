@@ -63,6 +63,15 @@ class Module : public std::enable_shared_from_this<Module> {
   Tensor operator()(const Tensor& x);
   int register_forward_hook(ForwardHook hook);
   void remove_forward_hook(int handle);  // throws for an unknown handle
+  // Whether this module (or, with recurse, any module below it) has a forward hook.
+  bool has_forward_hooks(bool recurse = true) const;
+
+  // A process-wide counter that train(), load_state_dict() and to() advance: what a model prepared
+  // for inference from its weights (layers/fuse.h) compares to know its prepared copy is stale.
+  static uint64_t weights_generation();
+  // Advances weights_generation(): call after changing parameters in place outside those functions
+  // (an optimiser step in training mode needs nothing, as eval() advances it).
+  static void weights_changed();
 
   // ---- train / eval, recursive over children (torch's train()/eval())
   Module& train(bool on = true);

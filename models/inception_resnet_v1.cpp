@@ -119,7 +119,133 @@ InceptionResnetV1::InceptionResnetV1(int64_t num_classes, double dropout_prob) :
   if (num_classes > 0) logits = register_module("logits", std::make_shared<Linear>(512, num_classes));
 }
 
+// ---- the inference engine's form of the net (features() in eval mode without gradients): every
+// BasicConv2d a conv with its BatchNorm folded in and ReLU in the epilogue; a residual block's 1x1 up
+// conv with the block's scale folded into its weights and bias, and relu(acc + x) in its epilogue;
+// branches concatenated on the blocked layout.
+struct InceptionResnetV1::Engine {
+  using Chain = std::vector<fuse::FusedConv>;
+  struct Residual {
+    std::vector<Chain> branches;
+    fuse::FusedConv up;
+  };
+  Chain stem_a, stem_b;  // conv2d_1a..2b, then (after maxpool_3a) conv2d_3b..4b
+  std::vector<Residual> residuals[3];
+  Residual block8;
+  std::vector<Chain> mixed_6a, mixed_7a;  // each followed by a 3x3/2 max-pool branch
+
+  static BlockedTensor run(const Chain& c, BlockedTensor y) {
+    for (const auto& conv : c) y = conv(y);
+    return y;
+  }
+  static BlockedTensor run(const Residual& r, const BlockedTensor& x) {
+    std::vector<BlockedTensor> parts;
+    for (const auto& b : r.branches) parts.push_back(run(b, x));
+    return r.up(cat_channels(parts), &x);
+  }
+  static BlockedTensor run_reduction(const std::vector<Chain>& branches, const BlockedTensor& x) {
+    std::vector<BlockedTensor> parts;
+    for (const auto& b : branches) parts.push_back(run(b, x));
+    parts.push_back(max_pool2d(x, 3, 2, 0, false));
+    return cat_channels(parts);
+  }
+};
+
+InceptionResnetV1::~InceptionResnetV1() = default;
+
+std::unique_ptr<InceptionResnetV1::Engine> InceptionResnetV1::build_engine() const {
+  using fuse::Activation;
+  // a BasicConv2d, or a Sequential of them, as a chain; false when the engine cannot run one
+  auto chain = [](const Module* m, Engine::Chain& out) {
+    std::vector<const BasicConv2d*> convs;
+    if (const auto* b = dynamic_cast<const BasicConv2d*>(m)) {
+      convs.push_back(b);
+    } else if (const auto* seq = dynamic_cast<const Sequential*>(m)) {
+      for (const auto& [name, c] : seq->named_children()) {
+        const auto* b = dynamic_cast<const BasicConv2d*>(c.get());
+        if (!b) return false;
+        convs.push_back(b);
+      }
+    } else {
+      return false;
+    }
+    for (const BasicConv2d* b : convs) {
+      fuse::ConvParts p{b->conv.get(), nullptr, b->bn.get(), 1.0, Activation::ReLU};
+      if (!fuse::FusedConv::supported(p)) return false;
+      out.emplace_back(p);
+    }
+    return true;
+  };
+  auto pool_3x3_s2 = [](const MaxPool2d& p) {
+    return p.kernel_size.all_equal(3) && p.stride.all_equal(2) && p.padding.all_equal(0) && p.dilation.all_equal(1) &&
+           !p.ceil_mode;
+  };
+  auto residual = [&](const Module* m, Engine::Residual& out) {
+    std::vector<const Module*> branches;
+    const Conv2d* up = nullptr;
+    double scale = 1;
+    bool relu = true;
+    if (const auto* b = dynamic_cast<const Block35*>(m)) {
+      branches = {b->branch0.get(), b->branch1.get(), b->branch2.get()};
+      up = b->conv2d.get(), scale = b->scale;
+    } else if (const auto* b = dynamic_cast<const Block17*>(m)) {
+      branches = {b->branch0.get(), b->branch1.get()};
+      up = b->conv2d.get(), scale = b->scale;
+    } else if (const auto* b = dynamic_cast<const Block8*>(m)) {
+      branches = {b->branch0.get(), b->branch1.get()};
+      up = b->conv2d.get(), scale = b->scale, relu = !b->noReLU;
+    } else {
+      return false;
+    }
+    for (const Module* br : branches) {
+      out.branches.emplace_back();
+      if (!chain(br, out.branches.back())) return false;
+    }
+    fuse::ConvParts p{up, nullptr, nullptr, scale, relu ? Activation::ReLU : Activation::None};
+    if (!fuse::FusedConv::supported(p)) return false;
+    out.up = fuse::FusedConv(p);
+    return true;
+  };
+
+  auto e = std::make_unique<Engine>();
+  if (!pool_3x3_s2(*maxpool_3a) || !pool_3x3_s2(*mixed_6a->branch2) || !pool_3x3_s2(*mixed_7a->branch3)) return nullptr;
+  for (const Module* m : {(const Module*)conv2d_1a.get(), (const Module*)conv2d_2a.get(), (const Module*)conv2d_2b.get()})
+    if (!chain(m, e->stem_a)) return nullptr;
+  for (const Module* m : {(const Module*)conv2d_3b.get(), (const Module*)conv2d_4a.get(), (const Module*)conv2d_4b.get()})
+    if (!chain(m, e->stem_b)) return nullptr;
+  const Sequential* repeats[3] = {repeat_1.get(), repeat_2.get(), repeat_3.get()};
+  for (int r = 0; r < 3; ++r)
+    for (const auto& [name, m] : repeats[r]->named_children()) {
+      e->residuals[r].emplace_back();
+      if (!residual(m.get(), e->residuals[r].back())) return nullptr;
+    }
+  if (!residual(block8.get(), e->block8)) return nullptr;
+  for (const Module* m : {(const Module*)mixed_6a->branch0.get(), (const Module*)mixed_6a->branch1.get()}) {
+    e->mixed_6a.emplace_back();
+    if (!chain(m, e->mixed_6a.back())) return nullptr;
+  }
+  for (const Module* m : {mixed_7a->branch0.get(), mixed_7a->branch1.get(), mixed_7a->branch2.get()}) {
+    e->mixed_7a.emplace_back();
+    if (!chain(m, e->mixed_7a.back())) return nullptr;
+  }
+  return e;
+}
+
 Tensor InceptionResnetV1::features(const Tensor& x) {
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      BlockedTensor y = Engine::run(e->stem_b, max_pool2d(Engine::run(e->stem_a, to_blocked(x)), 3, 2, 0, false));
+      for (const auto& r : e->residuals[0]) y = Engine::run(r, y);
+      y = Engine::run_reduction(e->mixed_6a, y);
+      for (const auto& r : e->residuals[1]) y = Engine::run(r, y);
+      y = Engine::run_reduction(e->mixed_7a, y);
+      for (const auto& r : e->residuals[2]) y = Engine::run(r, y);
+      y = Engine::run(e->block8, y);
+      Tensor f = (*avgpool_1a)(to_nchw(y));
+      f = (*dropout)(f);
+      return (*last_bn)((*last_linear)(flatten(f, 1)));
+    }
+  }
   Tensor y = (*conv2d_1a)(x);
   y = (*conv2d_2a)(y);
   y = (*conv2d_2b)(y);

@@ -21,6 +21,7 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
+#include "layers/fuse.h"
 #include "layers/linear.h"
 #include "layers/pooling.h"
 #include "layers/sequential.h"
@@ -114,6 +115,7 @@ class InceptionResnetV1 : public Model {
  public:
   // num_classes > 0 adds the `logits` layer; dropout_prob is facenet-pytorch's default.
   explicit InceptionResnetV1(int64_t num_classes = 0, double dropout_prob = 0.6);
+  ~InceptionResnetV1() override;
 
   Tensor forward(const Tensor& x) override;                 // the embedding
   NamedOutputs forward_outputs(const Tensor& x) override;  // {"embedding"[, "logits"]}
@@ -135,6 +137,11 @@ class InceptionResnetV1 : public Model {
   std::shared_ptr<Linear> last_linear;
   std::shared_ptr<BatchNorm1d> last_bn;
   std::shared_ptr<Linear> logits;  // null when num_classes == 0
+
+ private:
+  struct Engine;  // the prepared convolutions (inception_resnet_v1.cpp)
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 }  // namespace fk::models

@@ -73,7 +73,64 @@ std::shared_ptr<Sequential> IResNet::make_layer(int64_t planes, int64_t blocks, 
   return layer;
 }
 
+// ---- the inference engine's form of the net: per block, conv1 with bn1 as its pre-op and bn2 + PReLU
+// folded in; conv2 with bn3 folded in and the shortcut added in its epilogue; the downsample's conv
+// with its BatchNorm folded in.
+struct IResNet::Engine {
+  struct Block {
+    fuse::FusedConv conv1, conv2, downsample;
+    bool has_downsample = false;
+  };
+  fuse::FusedConv stem;
+  std::vector<Block> blocks;
+};
+
+IResNet::~IResNet() = default;
+
+std::unique_ptr<IResNet::Engine> IResNet::build_engine() const {
+  using fuse::Activation;
+  auto e = std::make_unique<Engine>();
+  fuse::ConvParts stem{conv1.get(), nullptr, bn1.get(), 1.0, Activation::PReLU, prelu.get()};
+  if (!fuse::FusedConv::supported(stem)) return nullptr;
+  e->stem = fuse::FusedConv(stem);
+  for (const auto& layer : {layer1, layer2, layer3, layer4}) {
+    for (const auto& [name, m] : layer->named_children()) {
+      const auto* b = dynamic_cast<const IBasicBlock*>(m.get());
+      if (!b) return nullptr;
+      fuse::ConvParts c1{b->conv1.get(), b->bn1.get(), b->bn2.get(), 1.0, Activation::PReLU, b->prelu.get()};
+      fuse::ConvParts c2{b->conv2.get(), nullptr, b->bn3.get()};
+      if (!fuse::FusedConv::supported(c1) || !fuse::FusedConv::supported(c2)) return nullptr;
+      Engine::Block eb;
+      eb.conv1 = fuse::FusedConv(c1);
+      eb.conv2 = fuse::FusedConv(c2);
+      if (b->downsample) {
+        auto* dc = dynamic_cast<const Conv2d*>(b->downsample->named_children().at(0).second.get());
+        auto* dbn = dynamic_cast<const BatchNorm2d*>(b->downsample->named_children().at(1).second.get());
+        fuse::ConvParts d{dc, nullptr, dbn};
+        if (!dc || !dbn || b->downsample->named_children().size() != 2 || !fuse::FusedConv::supported(d))
+          return nullptr;
+        eb.downsample = fuse::FusedConv(d);
+        eb.has_downsample = true;
+      }
+      e->blocks.push_back(std::move(eb));
+    }
+  }
+  return e;
+}
+
 Tensor IResNet::forward(const Tensor& x) {
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      BlockedTensor y = e->stem(to_blocked(x));
+      for (const auto& b : e->blocks) {
+        BlockedTensor t = b.conv1(y);
+        BlockedTensor identity = b.has_downsample ? b.downsample(y) : y;
+        y = b.conv2(t, &identity);
+      }
+      Tensor f = flatten((*bn2)(to_nchw(y)), 1);
+      return (*features)((*fc)((*dropout)(f)));
+    }
+  }
   Tensor y = (*prelu)((*bn1)((*conv1)(x)));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   y = flatten((*bn2)(y), 1);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "layers/fuse.h"
 #include "layers/layers.h"
 #include "models/zoo.h"
 
@@ -40,7 +41,10 @@ class IResNet : public Model {
   // layers: IBasicBlocks per stage ([2,2,2,2] r18, [3,4,6,3] r34, [3,4,14,3] r50, [3,13,30,3] r100);
   // dropout before fc; num_features is the embedding size.
   explicit IResNet(const std::array<int64_t, 4>& layers, double dropout = 0.0, int64_t num_features = 512);
-  Tensor forward(const Tensor& x) override;                // the embedding (N, num_features)
+  ~IResNet() override;
+  // the embedding (N, num_features); in eval mode without gradients through the CPU inference engine
+  // (layers/fuse.h: BatchNorms folded, PReLU and the residual adds fused into the convolutions)
+  Tensor forward(const Tensor& x) override;
   NamedOutputs forward_outputs(const Tensor& x) override;  // {"embedding"}
 
   std::shared_ptr<Conv2d> conv1;
@@ -56,6 +60,9 @@ class IResNet : public Model {
   // _make_layer: a stride-2 block with a downsample, then blocks - 1 identity-shortcut blocks
   std::shared_ptr<Sequential> make_layer(int64_t planes, int64_t blocks, int64_t stride);
   int64_t inplanes_ = 64;
+  struct Engine;  // the prepared convolutions (iresnet.cpp)
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 }  // namespace fk::models

@@ -73,7 +73,83 @@ IRBackbone::IRBackbone(const IRConfig& c) {
   }
 }
 
-Tensor IRBackbone::forward(const Tensor& x) { return (*output_layer)((*body)((*input_layer)(x))); }
+// ---- the inference engine's form of the net: per unit, the first conv with res_layer's BatchNorm as its
+// pre-op and PReLU in its epilogue; the second with its BatchNorm folded in and the shortcut added in
+// its epilogue (with SE: the SE gate and the shortcut in one pass after it); the shortcut a strided
+// subsampling or a 1x1 conv with its BatchNorm folded in.
+struct IRBackbone::Engine {
+  struct Unit {
+    fuse::FusedConv conv1, conv2, shortcut_conv;
+    bool shortcut_is_conv = false;
+    int64_t subsample = 1;
+    SEModule* se = nullptr;
+  };
+  fuse::FusedConv stem;
+  std::vector<Unit> units;
+};
+
+IRBackbone::~IRBackbone() = default;
+
+std::unique_ptr<IRBackbone::Engine> IRBackbone::build_engine() {
+  using fuse::Activation;
+  auto child = [](const Module& m, size_t i) { return m.named_children().at(i).second.get(); };  // NOLINT
+  auto e = std::make_unique<Engine>();
+  if (input_layer->named_children().size() != 3) return nullptr;
+  fuse::ConvParts stem{dynamic_cast<const Conv2d*>(child(*input_layer, 0)), nullptr,
+                       dynamic_cast<const BatchNorm2d*>(child(*input_layer, 1)), 1.0, Activation::PReLU,
+                       dynamic_cast<const PReLU*>(child(*input_layer, 2))};
+  if (!fuse::FusedConv::supported(stem)) return nullptr;
+  e->stem = fuse::FusedConv(stem);
+  for (const auto& [name, m] : body->named_children()) {
+    const auto* u = dynamic_cast<const BottleneckIR*>(m.get());
+    if (!u || u->res_layer->named_children().size() != (u->se ? 6u : 5u)) return nullptr;
+    const Sequential& r = *u->res_layer;
+    fuse::ConvParts c1{dynamic_cast<const Conv2d*>(child(r, 1)), dynamic_cast<const BatchNorm2d*>(child(r, 0)), nullptr,
+                       1.0, Activation::PReLU, dynamic_cast<const PReLU*>(child(r, 2))};
+    fuse::ConvParts c2{dynamic_cast<const Conv2d*>(child(r, 3)), nullptr, dynamic_cast<const BatchNorm2d*>(child(r, 4))};
+    if (!fuse::FusedConv::supported(c1) || !fuse::FusedConv::supported(c2)) return nullptr;
+    Engine::Unit eu;
+    eu.conv1 = fuse::FusedConv(c1);
+    eu.conv2 = fuse::FusedConv(c2);
+    if (u->se) {
+      eu.se = dynamic_cast<SEModule*>(child(r, 5));
+      if (!eu.se) return nullptr;
+    }
+    if (const auto* pool = dynamic_cast<const MaxPool2d*>(u->shortcut_layer.get())) {
+      if (pool->kernel_size[0] != 1 || pool->kernel_size[1] != 1 || pool->stride[0] != pool->stride[1] ||
+          pool->padding[0] != 0 || pool->padding[1] != 0)
+        return nullptr;
+      eu.subsample = pool->stride[0];
+    } else {
+      const auto* sc = dynamic_cast<const Sequential*>(u->shortcut_layer.get());
+      if (!sc || sc->named_children().size() != 2) return nullptr;
+      fuse::ConvParts d{dynamic_cast<const Conv2d*>(child(*sc, 0)), nullptr,
+                        dynamic_cast<const BatchNorm2d*>(child(*sc, 1))};
+      if (!fuse::FusedConv::supported(d)) return nullptr;
+      eu.shortcut_conv = fuse::FusedConv(d);
+      eu.shortcut_is_conv = true;
+    }
+    e->units.push_back(std::move(eu));
+  }
+  return e;
+}
+
+Tensor IRBackbone::forward(const Tensor& x) {
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      BlockedTensor y = e->stem(to_blocked(x));
+      for (const auto& u : e->units) {
+        BlockedTensor shortcut = u.shortcut_is_conv ? u.shortcut_conv(y)
+                                 : u.subsample > 1  ? max_pool2d(y, 1, u.subsample, 0, false)
+                                                    : y;
+        BlockedTensor t = u.conv1(y);
+        y = u.se ? fuse::squeeze_excite(u.conv2(t), *u.se, &shortcut) : u.conv2(t, &shortcut);
+      }
+      return (*output_layer)(to_nchw(y));
+    }
+  }
+  return (*output_layer)((*body)((*input_layer)(x)));
+}
 
 NamedOutputs IRBackbone::forward_outputs(const Tensor& x) { return {{"embedding", forward(x)}}; }
 

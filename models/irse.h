@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "layers/fuse.h"
 #include "layers/layers.h"
 #include "models/zoo.h"
 
@@ -55,7 +56,10 @@ class IRBackbone : public Model {
   // input_size 112 or 224 (the Linear then takes 512*7*7 or 512*14*14 inputs); num_layers 50, 100
   // or 152 (units per stage [3,4,14,3], [3,13,30,3], [3,8,36,3]); mode "ir" or "ir_se".
   IRBackbone(int64_t input_size, int64_t num_layers, const std::string& mode);
-  Tensor forward(const Tensor& x) override;            // the embedding (N, 512)
+  ~IRBackbone() override;
+  // the embedding (N, 512); in eval mode without gradients through the CPU inference engine
+  // (layers/fuse.h: BatchNorms folded, PReLU, SE scaling and the residual adds fused)
+  Tensor forward(const Tensor& x) override;
   NamedOutputs forward_outputs(const Tensor& x) override;  // {"embedding"}
   std::string type_name() const override { return "Backbone"; }
 
@@ -63,6 +67,11 @@ class IRBackbone : public Model {
   // registered before body, as in the release, so its keys come second in the state dict
   std::shared_ptr<Sequential> output_layer;
   std::shared_ptr<Sequential> body;
+
+ private:
+  struct Engine;  // the prepared convolutions (irse.cpp)
+  std::unique_ptr<Engine> build_engine();
+  fuse::InferencePlan<Engine> plan_;
 };
 
 }  // namespace fk::models

@@ -85,7 +85,66 @@ MobileFaceNet::MobileFaceNet() {
   init_convs(*this);
 }
 
+// ---- the inference engine's form of the net: every Conv2d with the BatchNorm after it folded in and
+// its PReLU in the epilogue; a bottleneck's projection adds the shortcut in its epilogue.
+struct MobileFaceNet::Engine {
+  struct Block {
+    fuse::FusedConv expand, depthwise, project;
+    bool connect = false;
+  };
+  fuse::FusedConv conv1, dw_conv1, conv2, linear7, linear1;
+  std::vector<Block> blocks;
+};
+
+MobileFaceNet::~MobileFaceNet() = default;
+
+std::unique_ptr<MobileFaceNet::Engine> MobileFaceNet::build_engine() const {
+  using fuse::Activation;
+  auto e = std::make_unique<Engine>();
+  auto block = [](const ConvBlock& b, fuse::FusedConv& out) {
+    fuse::ConvParts p{b.conv.get(), nullptr, b.bn.get(), 1.0, b.linear ? Activation::None : Activation::PReLU,
+                      b.prelu.get()};
+    if (!fuse::FusedConv::supported(p)) return false;
+    out = fuse::FusedConv(p);
+    return true;
+  };
+  if (!block(*conv1, e->conv1) || !block(*dw_conv1, e->dw_conv1) || !block(*conv2, e->conv2) ||
+      !block(*linear7, e->linear7) || !block(*linear1, e->linear1))
+    return nullptr;
+  for (const auto& [name, m] : blocks->named_children()) {
+    const auto* b = dynamic_cast<const Bottleneck*>(m.get());
+    if (!b) return nullptr;
+    const auto parts = b->conv->named_children();
+    if (parts.size() != 8) return nullptr;
+    auto at = [&](size_t i) { return parts[i].second.get(); };
+    fuse::ConvParts ex{dynamic_cast<const Conv2d*>(at(0)), nullptr, dynamic_cast<const BatchNorm2d*>(at(1)), 1.0,
+                       Activation::PReLU, dynamic_cast<const PReLU*>(at(2))};
+    fuse::ConvParts dw{dynamic_cast<const Conv2d*>(at(3)), nullptr, dynamic_cast<const BatchNorm2d*>(at(4)), 1.0,
+                       Activation::PReLU, dynamic_cast<const PReLU*>(at(5))};
+    fuse::ConvParts pr{dynamic_cast<const Conv2d*>(at(6)), nullptr, dynamic_cast<const BatchNorm2d*>(at(7))};
+    if (!fuse::FusedConv::supported(ex) || !fuse::FusedConv::supported(dw) || !fuse::FusedConv::supported(pr))
+      return nullptr;
+    Engine::Block eb;
+    eb.expand = fuse::FusedConv(ex);
+    eb.depthwise = fuse::FusedConv(dw);
+    eb.project = fuse::FusedConv(pr);
+    eb.connect = b->connect;
+    e->blocks.push_back(std::move(eb));
+  }
+  return e;
+}
+
 Tensor MobileFaceNet::forward(const Tensor& x) {
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      BlockedTensor y = e->dw_conv1(e->conv1(to_blocked(x)));
+      for (const auto& b : e->blocks) {
+        BlockedTensor t = b.depthwise(b.expand(y));
+        y = b.connect ? b.project(t, &y) : b.project(t);
+      }
+      return flatten(to_nchw(e->linear1(e->linear7(e->conv2(y)))), 1);
+    }
+  }
   Tensor y = (*conv1)(x);
   y = (*dw_conv1)(y);
   y = (*blocks)(y);

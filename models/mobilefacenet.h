@@ -18,6 +18,7 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
+#include "layers/fuse.h"
 #include "layers/sequential.h"
 #include "models/zoo.h"
 
@@ -60,12 +61,20 @@ class MobileFaceNet : public Model {
   // bias 0, PReLU slopes 0.25.
   MobileFaceNet();
 
-  Tensor forward(const Tensor& x) override;                 // the raw 128-d embedding
+  ~MobileFaceNet() override;
+  // the raw 128-d embedding; in eval mode without gradients through the CPU inference engine
+  // (layers/fuse.h: BatchNorms folded, PReLU and the residual adds fused into the convolutions)
+  Tensor forward(const Tensor& x) override;
   NamedOutputs forward_outputs(const Tensor& x) override;  // {"embedding"}
 
   std::shared_ptr<mobilefacenet::ConvBlock> conv1, dw_conv1;
   std::shared_ptr<Sequential> blocks;  // 15 Bottlenecks
   std::shared_ptr<mobilefacenet::ConvBlock> conv2, linear7, linear1;
+
+ private:
+  struct Engine;  // the prepared convolutions (mobilefacenet.cpp)
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 }  // namespace fk::models

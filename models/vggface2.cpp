@@ -81,9 +81,71 @@ VGGFace2ResNet::VGGFace2ResNet(bool squeeze_excite_, int64_t num_classes_, bool 
   fc = register_module("fc", std::make_shared<Linear>(512 * CaffeBottleneck::expansion, num_classes));
 }
 
+// ---- the inference engine's form of the ResNet: per bottleneck, conv1 and conv2 with their BatchNorm
+// folded in and ReLU in the epilogue, conv3 with bn3 folded in and relu(acc + shortcut) in its
+// epilogue, the downsample conv with its BatchNorm folded in.
+struct VGGFace2ResNet::Engine {
+  struct Block {
+    fuse::FusedConv conv1, conv2, conv3, downsample;
+    bool has_downsample = false;
+  };
+  fuse::FusedConv stem;
+  std::vector<Block> blocks;
+};
+
+VGGFace2ResNet::~VGGFace2ResNet() = default;
+
+std::unique_ptr<VGGFace2ResNet::Engine> VGGFace2ResNet::build_engine() const {
+  using fuse::Activation;
+  if (squeeze_excite) return nullptr;
+  auto e = std::make_unique<Engine>();
+  fuse::ConvParts stem{conv1.get(), nullptr, bn1.get(), 1.0, Activation::ReLU};
+  if (!fuse::FusedConv::supported(stem)) return nullptr;
+  e->stem = fuse::FusedConv(stem);
+  for (const auto& layer : {layer1, layer2, layer3, layer4}) {
+    for (const auto& [name, m] : layer->named_children()) {
+      const auto* b = dynamic_cast<const CaffeBottleneck*>(m.get());
+      if (!b || b->conv4) return nullptr;
+      fuse::ConvParts c1{b->conv1.get(), nullptr, b->bn1.get(), 1.0, Activation::ReLU};
+      fuse::ConvParts c2{b->conv2.get(), nullptr, b->bn2.get(), 1.0, Activation::ReLU};
+      fuse::ConvParts c3{b->conv3.get(), nullptr, b->bn3.get(), 1.0, Activation::ReLU};
+      if (!fuse::FusedConv::supported(c1) || !fuse::FusedConv::supported(c2) || !fuse::FusedConv::supported(c3))
+        return nullptr;
+      Engine::Block eb;
+      eb.conv1 = fuse::FusedConv(c1);
+      eb.conv2 = fuse::FusedConv(c2);
+      eb.conv3 = fuse::FusedConv(c3);
+      if (b->downsample) {
+        const auto parts = b->downsample->named_children();
+        if (parts.size() != 2) return nullptr;
+        fuse::ConvParts d{dynamic_cast<const Conv2d*>(parts[0].second.get()), nullptr,
+                          dynamic_cast<const BatchNorm2d*>(parts[1].second.get())};
+        if (!fuse::FusedConv::supported(d)) return nullptr;
+        eb.downsample = fuse::FusedConv(d);
+        eb.has_downsample = true;
+      }
+      e->blocks.push_back(std::move(eb));
+    }
+  }
+  return e;
+}
+
 Tensor VGGFace2ResNet::features(const Tensor& x) {
   FK_CHECK(x.dim() == 4 && x.shape()[1] == 3, type_name(), ": expected input (N, 3, 224, 224), got ",
            shape_str(x.shape()));
+  if (fuse::engine_applies(*this, x) && maxpool->kernel_size.all_equal(3) && maxpool->stride.all_equal(2) &&
+      maxpool->padding.all_equal(0) && maxpool->dilation.all_equal(1)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      BlockedTensor y = max_pool2d(e->stem(to_blocked(x)), 3, 2, 0, maxpool->ceil_mode);
+      for (const auto& b : e->blocks) {
+        BlockedTensor shortcut = b.has_downsample ? b.downsample(y) : y;
+        y = b.conv3(b.conv2(b.conv1(y)), &shortcut);
+      }
+      FK_CHECK(y.H() == 7 && y.W() == 7, type_name(), ": input ", shape_str(x.shape()), " gives a ", y.H(), "x", y.W(),
+               " map before the fixed 7x7 average pool; use 224x224 input");
+      return flatten((*avgpool)(to_nchw(y)), 1);
+    }
+  }
   Tensor y = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   // the fixed 7x7 pool then the flatten only give 2048 values for a 7x7 map

@@ -13,6 +13,7 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
+#include "layers/fuse.h"
 #include "layers/linear.h"
 #include "layers/pooling.h"
 #include "layers/sequential.h"
@@ -49,6 +50,9 @@ class CaffeBottleneck : public Module {
 class VGGFace2ResNet : public Model {
  public:
   VGGFace2ResNet(bool squeeze_excite, int64_t num_classes = 8631, bool include_top = true);
+  ~VGGFace2ResNet() override;
+  // in eval mode without gradients (the ResNet; not yet the SENet) through the CPU inference engine
+  // (layers/fuse.h: BatchNorms folded, ReLU and the residual adds fused into the convolutions)
   Tensor forward(const Tensor& x) override;
   NamedOutputs forward_outputs(const Tensor& x) override;
   std::string type_name() const override { return squeeze_excite ? "SENet" : "ResNet"; }
@@ -67,6 +71,9 @@ class VGGFace2ResNet : public Model {
  private:
   // the (N, 2048) feature: everything up to the average pool, flattened
   Tensor features(const Tensor& x);
+  struct Engine;  // the prepared convolutions (vggface2.cpp)
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 // The zoo's constructors: `opts.num_classes` (0: 8631) and `opts.features` (include_top = false).

@@ -53,6 +53,15 @@ Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape,
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
 Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype(), t.device()); }
+Tensor empty_uninitialized(const Shape& shape, DType dtype) {
+  int64_t nbytes = 0;
+  for (int64_t s : shape) FK_CHECK(s >= 0, "empty_uninitialized: negative dimension in shape ", shape_str(shape));
+  FK_CHECK(!__builtin_mul_overflow(numel_of(shape), int64_t(dtype_size(dtype)), &nbytes), "empty_uninitialized: shape ",
+           shape_str(shape), " is too large");
+  auto storage = std::make_shared<Storage>(size_t(nbytes), Storage::Uninitialized{});
+  return Tensor(storage, shape, contiguous_strides(shape), 0, dtype);
+}
+
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
 
 Tensor arange(double start, double end, double step, DType dtype) {

@@ -17,6 +17,9 @@ Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor full_like(const Tensor& t, double value);
 Tensor empty_like(const Tensor& t);
+// A CPU tensor whose elements are left uninitialised (empty() zero-fills): for kernels that write
+// every element, so no pass over memory is wasted.
+Tensor empty_uninitialized(const Shape& shape, DType dtype = DType::Float32);
 // [start, end) in steps of `step`, like torch.arange (length ceil((end-start)/step)).
 Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Float32);
 inline Tensor arange(double end, DType dtype = DType::Float32) { return arange(0.0, end, 1.0, dtype); }

@@ -1,6 +1,7 @@
 // Storage: one reference-counted block of bytes on a device. Tensors share it through
 // std::shared_ptr and view it with their own shape, strides and offset (like torch.UntypedStorage).
-// CPU blocks are 64-byte aligned (one cache line, one AVX-512 vector) and zero-initialised.
+// CPU blocks are 64-byte aligned (one cache line, one AVX-512 vector), come from the caching
+// allocator (cpu_allocator.h) and are zero-initialised unless made with Storage::Uninitialized.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,9 @@ class Storage {
   // Allocates `nbytes` on `device` (CUDA through cuda/runtime.h's caching allocator). `pinned`:
   // page-locked CPU memory (needs a CUDA device), whose copies to the GPU run asynchronously.
   Storage(size_t nbytes, Device device, bool pinned = false);
+  // A CPU block whose bytes are left as they are: for outputs a kernel writes in full.
+  struct Uninitialized {};
+  Storage(size_t nbytes, Uninitialized);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -1,0 +1,138 @@
+// conv2d_blocked (conv_blocked.h): weight packing, layout conversions, the padded (and pre-op'ed)
+// input, and the one OpenMP region per convolution that runs the per-ISA row kernels
+// (conv_blocked_avx512.cpp, conv_blocked_generic.cpp). Tests: tests/tensor/test_conv_blocked.cpp.
+#include "tensor/cpu/conv_blocked.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tensor/cpu/conv_blocked_isa.h"
+#include "tensor/cpu/denormals.h"
+#include "tensor/parallel.h"
+
+namespace fk::cpu {
+
+bool cpu_has_avx512() {
+  static const bool yes = [] {
+    const char* isa = std::getenv("FK_CPU_ISA");
+    if (isa && std::string(isa) == "generic") return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return false;
+#endif
+  }();
+  return yes;
+}
+
+int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, float* out) {
+  const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC), taps = g.KH * g.KW;
+  if (g.depthwise) {
+    const int64_t size = Cb * taps * 16;
+    if (!out) return size;
+    std::fill(out, out + size, 0.0f);
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t t = 0; t < taps; ++t) out[((c / 16) * taps + t) * 16 + c % 16] = w[c * taps + t];
+    return size;
+  }
+  const int64_t size = OCb * Cb * taps * 256;
+  if (!out) return size;
+  std::fill(out, out + size, 0.0f);
+  for (int64_t oc = 0; oc < g.OC; ++oc)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t t = 0; t < taps; ++t)
+        out[(((oc / 16) * Cb + c / 16) * taps + t) * 256 + (c % 16) * 16 + oc % 16] = w[(oc * g.C + c) * taps + t];
+  return size;
+}
+
+void nchw_to_blocked(int64_t N, int64_t C, int64_t HW, const float* x, float* y) {
+  const int64_t Cb = channel_blocks(C);
+  parallel_for(N * Cb, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, HW * 16)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / Cb, cb = i % Cb, cn = std::min<int64_t>(16, C - cb * 16);
+      float* dst = y + i * HW * 16;
+      const float* src = x + (n * C + cb * 16) * HW;
+      for (int64_t p = 0; p < HW; ++p) {
+        for (int64_t c = 0; c < cn; ++c) dst[p * 16 + c] = src[c * HW + p];
+        for (int64_t c = cn; c < 16; ++c) dst[p * 16 + c] = 0.0f;
+      }
+    }
+  });
+}
+
+void blocked_to_nchw(int64_t N, int64_t C, int64_t HW, const float* x, float* y) {
+  const int64_t Cb = channel_blocks(C);
+  parallel_for(N * Cb, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, HW * 16)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / Cb, cb = i % Cb, cn = std::min<int64_t>(16, C - cb * 16);
+      const float* src = x + i * HW * 16;
+      float* dst = y + (n * C + cb * 16) * HW;
+      for (int64_t c = 0; c < cn; ++c)
+        for (int64_t p = 0; p < HW; ++p) dst[c * HW + p] = src[p * 16 + c];
+    }
+  });
+}
+
+int64_t conv_blocked_items(const BlockedConvGeometry& g) {
+  const int64_t OCb = channel_blocks(g.OC);
+  return g.N * g.OH * (g.depthwise ? channel_blocks(g.C) : (OCb + 1) / 2);
+}
+
+// The input the kernels read: x itself, or a copy with the zero border and the pre-op applied to
+// the inside. The copy lives in a per-thread buffer that only grows (no page faults per call).
+static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, const BlockedEpilogue& e) {
+  if (g.PH == 0 && g.PW == 0 && !e.pre_scale) return {x, g.H, g.W};
+  const int64_t Cb = channel_blocks(g.C), Hp = g.H + 2 * g.PH, Wp = g.W + 2 * g.PW;
+  thread_local std::vector<float> buffer;
+  const size_t need = size_t(g.N * Cb * Hp * Wp * 16);
+  if (buffer.size() < need) buffer.assign(need, 0.0f);
+  float* out = buffer.data();
+  parallel_for(g.N * Cb, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, Hp * Wp * 16)), [&](int64_t i0, int64_t i1) {
+    FlushDenormals ftz;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t cb = i % Cb;
+      const float* src = x + i * g.H * g.W * 16;
+      float* dst = out + i * Hp * Wp * 16;
+      std::fill(dst, dst + g.PH * Wp * 16, 0.0f);
+      std::fill(dst + (g.PH + g.H) * Wp * 16, dst + Hp * Wp * 16, 0.0f);
+      for (int64_t h = 0; h < g.H; ++h) {
+        float* row = dst + (g.PH + h) * Wp * 16;
+        std::fill(row, row + g.PW * 16, 0.0f);
+        std::fill(row + (g.PW + g.W) * 16, row + Wp * 16, 0.0f);
+        const float* s = src + h * g.W * 16;
+        float* d = row + g.PW * 16;
+        if (!e.pre_scale) {
+          std::memcpy(d, s, size_t(g.W) * 16 * sizeof(float));
+        } else {
+          const float* a = e.pre_scale + cb * 16;
+          const float* c = e.pre_shift + cb * 16;
+          for (int64_t w = 0; w < g.W; ++w)
+            for (int64_t k = 0; k < 16; ++k) d[w * 16 + k] = a[k] * s[w * 16 + k] + c[k];
+        }
+      }
+    }
+  });
+  return {out, Hp, Wp};
+}
+
+void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* packed_w, const BlockedEpilogue& e,
+                    float* y) {
+  const int64_t items = conv_blocked_items(g);
+  if (items == 0) return;
+  const PaddedInput px = padded_input(g, x, e);
+  const bool avx512 = !g.generic_isa && cpu_has_avx512();
+  auto run = [&](int64_t b, int64_t end) {
+    FlushDenormals ftz;
+    if (avx512) conv_blocked_run_avx512(g, px, packed_w, e, y, b, end);
+    else conv_blocked_run_generic(g, px, packed_w, e, y, b, end);
+  };
+  // a thread is worth waking for ~1 MFLOP of work
+  const int64_t flops_per_item = 2 * (g.depthwise ? 16 : 32 * g.C) * g.KH * g.KW * g.OW;
+  parallel_for(items, std::max<int64_t>(1, 1000000 / std::max<int64_t>(1, flops_per_item)), run);
+}
+
+}  // namespace fk::cpu

@@ -1,0 +1,30 @@
+// conv2d_blocked's kernels compiled for AVX-512 (a v16 is one zmm register), whatever the build's
+// baseline: the target pragma comes after the standard headers, so only this file's own functions
+// use AVX-512, and conv_blocked.cpp calls them only on a CPU that has it (cpu_has_avx512()).
+#include <cstdint>
+#include <cstring>
+
+#include "tensor/cpu/conv_blocked_isa.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+#define FK_HAVE_AVX512_TU 1
+#endif
+
+namespace fk::cpu {
+namespace isa_avx512 {
+#include "tensor/cpu/conv_blocked_kernel.h"
+}  // namespace isa_avx512
+
+void conv_blocked_run_avx512(const BlockedConvGeometry& g, PaddedInput x, const float* w, const BlockedEpilogue& e,
+                             float* y, int64_t begin, int64_t end) {
+  using namespace isa_avx512;
+#include "tensor/cpu/conv_blocked_run.inc"
+}
+
+}  // namespace fk::cpu
+
+#ifdef FK_HAVE_AVX512_TU
+#pragma GCC pop_options
+#endif

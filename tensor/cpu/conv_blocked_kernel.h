@@ -1,0 +1,169 @@
+// The micro-kernels of conv2d_blocked (see conv_blocked.h for the layout and the maths). This header
+// is compiled twice, inside a namespace of its own each time: by conv_blocked_avx512.cpp under
+// `#pragma GCC target("avx512f,...")`, where a v16 is one zmm register, and by conv_blocked_generic.cpp
+// for the build's baseline ISA, where the compiler splits each v16 into what the ISA has (2 ymm on
+// AVX2). conv_blocked.cpp picks one at run time. Written with GCC's vector extensions, so the same
+// source reads as the scalar loop it is: `acc[ob][t] += w * x` on 16 channels at once.
+//
+// Tile: OB output-channel blocks x T consecutive output pixels of one output row, in OB*T
+// accumulators (2 x 14 = 28 of AVX-512's 32 registers, leaving 2 for weights and 1 for the
+// broadcast input). Per input channel: OB weight-vector loads, T scalar broadcasts, OB*T FMAs.
+// The input is already zero-padded (and pre-op'ed), so the loops have no bounds checks.
+
+#include <cstring>
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#define FK_ALWAYS_INLINE inline __attribute__((always_inline))
+
+static FK_ALWAYS_INLINE v16 load16(const float* p) {
+  v16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+static FK_ALWAYS_INLINE void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+static FK_ALWAYS_INLINE v16 splat16(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+// One tile's addresses: x at input pixel (n, block 0, oh*SH, ow0*SW) of the padded input, w at the
+// packed weights of the tile's first output block, y (and res) at output (n, ob0, oh, ow0).
+struct TileArgs {
+  const float* x;
+  int64_t x_cb, x_row;  // input strides in floats: between channel blocks, between rows
+  const float* w;
+  int64_t w_ob;         // packed-weight stride between output blocks
+  int64_t Cb, last_icn, KH, KW;
+  float* y;
+  const float* res;
+  int64_t y_ob;         // output stride between output blocks
+  const float* bias;    // at ob0 * 16, or null
+  const float* slope;   // at ob0 * 16, or null
+  fk::cpu::Activation act;
+  bool res_after_act;
+};
+
+template <int OB, int T, int S, int ICN>
+static FK_ALWAYS_INLINE void tile_channels(v16 (&acc)[OB][T], const float* xp, const float* wp, int64_t w_ob, int icn) {
+  const int n = ICN > 0 ? ICN : icn;
+#pragma GCC unroll 4
+  for (int ic = 0; ic < n; ++ic) {
+    v16 wv[OB];
+#pragma GCC unroll 4
+    for (int ob = 0; ob < OB; ++ob) wv[ob] = load16(wp + ob * w_ob + ic * 16);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const v16 xv = splat16(xp[t * S * 16 + ic]);
+#pragma GCC unroll 4
+      for (int ob = 0; ob < OB; ++ob) acc[ob][t] += wv[ob] * xv;
+    }
+  }
+}
+
+template <int OB, int T, int S>
+static void conv_tile(const TileArgs& a) {
+  v16 acc[OB][T];
+#pragma GCC unroll 4
+  for (int ob = 0; ob < OB; ++ob)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[ob][t] = v16{};
+  const int64_t taps = a.KH * a.KW;
+  for (int64_t cb = 0; cb < a.Cb; ++cb) {
+    const int icn = cb == a.Cb - 1 ? int(a.last_icn) : 16;
+    const float* xc = a.x + cb * a.x_cb;
+    const float* wc = a.w + cb * taps * 256;
+    for (int64_t kh = 0; kh < a.KH; ++kh)
+      for (int64_t kw = 0; kw < a.KW; ++kw) {
+        const float* xp = xc + kh * a.x_row + kw * 16;
+        const float* wp = wc + (kh * a.KW + kw) * 256;
+        if (icn == 16) tile_channels<OB, T, S, 16>(acc, xp, wp, a.w_ob, 16);
+        else tile_channels<OB, T, S, 0>(acc, xp, wp, a.w_ob, icn);
+      }
+  }
+  // epilogue: bias, residual, activation, store
+#pragma GCC unroll 4
+  for (int ob = 0; ob < OB; ++ob) {
+    const v16 b = a.bias ? load16(a.bias + ob * 16) : v16{};
+    const v16 sl = a.slope ? load16(a.slope + ob * 16) : v16{};
+    float* yo = a.y + ob * a.y_ob;
+    const float* ro = a.res ? a.res + ob * a.y_ob : nullptr;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      v16 v = acc[ob][t] + b;
+      if (ro && !a.res_after_act) v += load16(ro + t * 16);
+      if (a.act == fk::cpu::Activation::ReLU) v = v > 0 ? v : v16{};
+      else if (a.act == fk::cpu::Activation::PReLU) v = v > 0 ? v : v * sl;
+      if (ro && a.res_after_act) v += load16(ro + t * 16);
+      store16(yo + t * 16, v);
+    }
+  }
+}
+
+// conv_tile for a run-time tile width 1..14 and output-block count 1..2
+template <int S>
+static void conv_tile_any(int ob, int t, const TileArgs& a) {
+#define FK_TILE_CASE(T)                                        \
+  case T:                                                      \
+    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
+  switch (t) {
+    FK_TILE_CASE(1) FK_TILE_CASE(2) FK_TILE_CASE(3) FK_TILE_CASE(4) FK_TILE_CASE(5) FK_TILE_CASE(6) FK_TILE_CASE(7)
+    FK_TILE_CASE(8) FK_TILE_CASE(9) FK_TILE_CASE(10) FK_TILE_CASE(11) FK_TILE_CASE(12) FK_TILE_CASE(13)
+    FK_TILE_CASE(14)
+    default: break;
+  }
+#undef FK_TILE_CASE
+}
+
+constexpr int kMaxTile = 14;
+
+// One output row (n, ob0 .. ob0+OB-1, oh) of a dense conv: tiles of up to 14 pixels, split evenly
+// (56 -> 4 x 14, 28 -> 2 x 14, 7 -> 7, 30 -> 10 + 10 + 10).
+static void conv_row(int ob, int64_t OW, int64_t SW, TileArgs a) {
+  const int64_t tiles = (OW + kMaxTile - 1) / kMaxTile;
+  int64_t ow = 0;
+  const float* x0 = a.x;
+  float* y0 = a.y;
+  const float* r0 = a.res;
+  for (int64_t i = 0; i < tiles; ++i) {
+    const int64_t next = OW * (i + 1) / tiles;
+    a.x = x0 + ow * SW * 16;
+    a.y = y0 + ow * 16;
+    a.res = r0 ? r0 + ow * 16 : nullptr;
+    if (SW == 1) conv_tile_any<1>(ob, int(next - ow), a);
+    else conv_tile_any<2>(ob, int(next - ow), a);
+    ow = next;
+  }
+}
+
+// One output row of a depthwise conv (groups == C == OC): x at (n, cb, oh*SH, 0) of the padded input,
+// w at the packed (KH, KW, 16) weights of block cb, y/res at (n, cb, oh, 0).
+static void depthwise_row(const float* x, int64_t x_row, const float* w, int64_t KH, int64_t KW, int64_t SW,
+                          int64_t OW, float* y, const float* res, const float* bias, const float* slope,
+                          fk::cpu::Activation act, bool res_after_act) {
+  constexpr int kT = 8;
+  const v16 b = bias ? load16(bias) : v16{};
+  const v16 sl = slope ? load16(slope) : v16{};
+  for (int64_t ow0 = 0; ow0 < OW; ow0 += kT) {
+    const int n = int(OW - ow0 < kT ? OW - ow0 : kT);
+    v16 acc[kT];
+    for (int t = 0; t < kT; ++t) acc[t] = b;
+    for (int64_t kh = 0; kh < KH; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const v16 wv = load16(w + (kh * KW + kw) * 16);
+        const float* xp = x + kh * x_row + (ow0 * SW + kw) * 16;
+        if (n == kT) {
+#pragma GCC unroll 8
+          for (int t = 0; t < kT; ++t) acc[t] += wv * load16(xp + t * SW * 16);
+        } else {
+          for (int t = 0; t < n; ++t) acc[t] += wv * load16(xp + t * SW * 16);
+        }
+      }
+    for (int t = 0; t < n; ++t) {
+      v16 v = acc[t];
+      const float* ro = res ? res + (ow0 + t) * 16 : nullptr;
+      if (ro && !res_after_act) v += load16(ro);
+      if (act == fk::cpu::Activation::ReLU) v = v > 0 ? v : v16{};
+      else if (act == fk::cpu::Activation::PReLU) v = v > 0 ? v : v * sl;
+      if (ro && res_after_act) v += load16(ro);
+      store16(y + (ow0 + t) * 16, v);
+    }
+  }
+}
