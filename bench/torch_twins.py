@@ -1,7 +1,11 @@
-"""The PyTorch side shared by the training benchmarks (bench/train.py on the CPU, bench/gpu.py on a GPU):
-each zoo architecture's PyTorch twin (the reference definitions of tests/fixtures/make_*.py, imported on
-first use: make_vggface2 needs torchvision), insightface's ArcFace head and egcode's sgd_bn optimiser,
-the same as bench_train/bench_gpu run in facekit. Import it after setting the thread environment."""
+"""The PyTorch side shared by the side-by-side benchmarks (bench/models.py; bench/train.py on the CPU,
+bench/gpu.py on a GPU): each zoo architecture's PyTorch twin (the reference definitions of
+tests/fixtures/make_*.py, imported on first use: make_vggface2 needs torchvision), insightface's ArcFace
+head and egcode's sgd_bn optimiser, the same as bench_train/bench_gpu run in facekit.
+
+Thread discipline: the fixture modules no longer touch torch's global state at import, but a benchmark
+still sets its thread count after every import, these lazy ones included: call import_twins(names)
+first, then torch.set_num_threads(n), then report torch.get_num_threads()."""
 import math, os, sys
 
 import torch
@@ -25,6 +29,11 @@ def ir():
     return make_ir
 
 
+def mtcnn():
+    import make_mtcnn_nets
+    return make_mtcnn_nets
+
+
 TORCH = {
     "resnet50_vggface2": lambda: vgg().VGGFace2ResNet(se=False),
     "senet50_vggface2": lambda: vgg().VGGFace2ResNet(se=True),
@@ -38,7 +47,23 @@ TORCH = {
     "iresnet50": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet50"]),
     "iresnet100": lambda: ir().IResNet(ir().IRESNET_LAYERS["iresnet100"]),
     "mobilefacenet": lambda: inc().MobileFacenet(),
+    "pnet": lambda: mtcnn().PNet(),
+    "rnet": lambda: mtcnn().RNet(),
+    "onet": lambda: mtcnn().ONet(),
 }
+
+# the fixture module each twin lives in
+_MODULE = {"resnet50_vggface2": vgg, "senet50_vggface2": vgg, "resnet50_torchvision": vgg,
+           "inception_resnet_v1": inc, "mobilefacenet": inc, "pnet": mtcnn, "rnet": mtcnn, "onet": mtcnn}
+
+
+def import_twins(names):
+    """Imports the fixture modules that define the twins of `names` (all of TORCH when empty), so
+    that nothing is imported after the caller sets its thread count."""
+    for name in names or TORCH:
+        if name not in TORCH:
+            raise KeyError(f"no PyTorch twin for {name} (known: {', '.join(TORCH)})")
+        _MODULE.get(name, ir)()
 
 
 class ArcFace(torch.nn.Module):
