@@ -5,7 +5,11 @@
 // timed; images/s = batch * steps / (time of the timed steps). bench/train.py runs the same steps in
 // PyTorch and prints the table with the ratios; threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.
 //   bench_train [steps] [warmup] [classes] [arch:batch ...]     (default: 10 2 1000 ir_50:8 mobilefacenet:32)
-// Output: {"name":..., "batch":B, "input":[B,C,H,W], "classes":C, "steps":N, "images_per_s":x, "ms_per_step":t}
+// Output: {"name":..., "batch":B, "input":[B,C,H,W], "classes":C, "steps":N, "images_per_s":x, "ms_per_step":t,
+//          "threads": omp_get_max_threads(), "blas_threads": openblas_get_num_threads() or -1}
+#include <dlfcn.h>
+#include <omp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +28,12 @@
 using namespace fk;
 
 namespace {
+
+// OpenBLAS's own thread count, looked up at run time (the library links OpenBLAS privately)
+int blas_threads() {
+  auto fn = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn ? fn() : -1;
+}
 
 struct Case {
   std::string arch;
@@ -70,10 +80,11 @@ void run_case(const Case& c, int steps, int warmup, int64_t classes) {
     if (i >= warmup) timed_s += t;
   }
   std::printf("{\"name\": \"%s\", \"batch\": %lld, \"input\": [%lld, %lld, %lld, %lld], \"classes\": %lld, "
-              "\"steps\": %d, \"images_per_s\": %.3f, \"ms_per_step\": %.3f}\n",
+              "\"steps\": %d, \"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"threads\": %d, "
+              "\"blas_threads\": %d}\n",
               c.arch.c_str(), (long long)c.batch, (long long)input[0], (long long)input[1], (long long)input[2],
               (long long)input[3], (long long)classes, steps, double(c.batch) * steps / timed_s,
-              1e3 * timed_s / steps);
+              1e3 * timed_s / steps, omp_get_max_threads(), blas_threads());
   std::fflush(stdout);
 }
 
