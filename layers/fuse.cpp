@@ -25,7 +25,25 @@ std::vector<double> values(const Tensor& t) {
 
 int64_t padded(int64_t c) { return cpu::channel_blocks(c) * cpu::kChannelBlock; }
 
+std::atomic<bool> g_winograd_on{[] {
+  const char* e = std::getenv("FK_WINOGRAD");
+  return !(e && std::string(e) == "0");
+}()};
+
+// Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs where it measured faster than the direct kernel
+// on the project machine (bench_ops --conv; docs/perf.md): 16 to 256 input channels (the stem's 3
+// leave too few products to amortise the transforms; at 512 the transformed weights, 16/9 of the
+// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 56x56
+// (at 112x112 the transformed input no longer stays in cache and it lost).
+bool winograd_applies(const cpu::BlockedConvGeometry& g) {
+  return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16 &&
+         g.C <= 256 && g.OH * g.OW <= 56 * 56;
+}
+
 }  // namespace
+
+void set_winograd_enabled(bool on) { g_winograd_on = on; }
+bool winograd_enabled() { return g_winograd_on; }
 
 bool batchnorm_foldable(const BatchNormBase& bn) {
   return bn.track_running_stats && bn.running_mean.defined() && bn.running_var.defined() &&
@@ -93,15 +111,14 @@ FusedConv::FusedConv(const ConvParts& p) {
       shift[o] = gb[o] - mean[o] * s[o];
     }
   }
-  std::vector<float> wf(w.size());
+  std::vector<float>& wf = folded_;
+  wf.resize(w.size());
   bias_.assign(size_t(padded(g_.OC)), 0.0f);
   for (int64_t o = 0; o < g_.OC; ++o) {
     const double f = s[o] * p.scale;
     for (int64_t k = 0; k < per_oc; ++k) wf[o * per_oc + k] = float(w[o * per_oc + k] * f);
     bias_[o] = float((b[o] * s[o] + shift[o]) * p.scale);
   }
-  packed_.resize(size_t(cpu::pack_conv_weights_blocked(g_, wf.data(), nullptr)));
-  cpu::pack_conv_weights_blocked(g_, wf.data(), packed_.data());
 
   if (p.act == Activation::PReLU) {
     const std::vector<double> sl = values(p.prelu->weight);
@@ -122,6 +139,14 @@ BlockedTensor FusedConv::operator()(const BlockedTensor& x, const BlockedTensor*
   g.OW = (g.W + 2 * g.PW - g.KW) / g.SW + 1;
   FK_CHECK(g.OH > 0 && g.OW > 0, "FusedConv: input ", g.H, "x", g.W, " is smaller than the ", g.KH, "x", g.KW,
            " kernel");
+  if (packed_.empty()) {  // the first call: choose the kernel for this map size and pack for it
+    g_.winograd = winograd_applies(g);
+    g.winograd = g_.winograd;
+    packed_.resize(size_t(cpu::pack_conv_weights_blocked(g_, folded_.data(), nullptr)));
+    cpu::pack_conv_weights_blocked(g_, folded_.data(), packed_.data());
+    std::vector<float>().swap(folded_);
+  }
+  g.winograd = g_.winograd;
   BlockedTensor y = empty_blocked(g.N, g.OC, g.OH, g.OW);
   cpu::BlockedEpilogue e;
   e.pre_scale = pre_scale_.empty() ? nullptr : pre_scale_.data();

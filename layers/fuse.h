@@ -44,14 +44,18 @@ class FusedConv {
   // with running statistics, PReLU slopes matching the channels.
   static bool supported(const ConvParts& parts);
 
-  // y = act(conv(x) + residual), or act(conv(x)) + residual with residual_after_act
+  // y = act(conv(x) + residual), or act(conv(x)) + residual with residual_after_act. The first call
+  // chooses the kernel for its map size (Winograd F(2x2, 3x3) or direct, see fuse.cpp) and packs the
+  // weights for it, so a FusedConv is not to be called from two threads at once.
   BlockedTensor operator()(const BlockedTensor& x, const BlockedTensor* residual = nullptr,
                            bool residual_after_act = false) const;
   int64_t out_channels() const { return g_.OC; }
 
  private:
-  cpu::BlockedConvGeometry g_;  // N, H, W, OH, OW filled per call
-  std::vector<float> packed_, bias_, slope_, pre_scale_, pre_shift_;
+  mutable cpu::BlockedConvGeometry g_;  // N, H, W, OH, OW filled per call; winograd by the first call
+  mutable std::vector<float> folded_;   // the folded weights (OC, C/groups, KH, KW) until the first call
+  mutable std::vector<float> packed_;   // then packed for the chosen kernel
+  std::vector<float> bias_, slope_, pre_scale_, pre_shift_;
   Activation act_ = Activation::None;
 };
 
@@ -71,6 +75,10 @@ bool engine_applies(const Module& model, const Tensor& x);
 // model runs its module path, the specification the engine is tested against.
 void set_engine_enabled(bool on);
 bool engine_enabled();
+// Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions prepared from now on (default: on unless
+// FK_WINOGRAD=0); off, they run the direct kernel.
+void set_winograd_enabled(bool on);
+bool winograd_enabled();
 // How many forwards ran through the engine so far (a model counts one per forward): what tests and
 // benchmarks check to know which path ran.
 uint64_t engine_forwards();

@@ -11,6 +11,7 @@
 
 #include "tensor/cpu/conv_blocked_isa.h"
 #include "tensor/cpu/denormals.h"
+#include "tensor/error.h"
 #include "tensor/parallel.h"
 
 namespace fk::cpu {
@@ -37,6 +38,26 @@ int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, 
     std::fill(out, out + size, 0.0f);
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t t = 0; t < taps; ++t) out[((c / 16) * taps + t) * 16 + c % 16] = w[c * taps + t];
+    return size;
+  }
+  if (g.winograd) {
+    FK_CHECK(g.KH == 3 && g.KW == 3, "Winograd packing: a 3x3 kernel is needed, got ", g.KH, "x", g.KW);
+    const int64_t size = 16 * OCb * Cb * 256;
+    if (!out) return size;
+    std::fill(out, out + size, 0.0f);
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    for (int64_t oc = 0; oc < g.OC; ++oc)
+      for (int64_t c = 0; c < g.C; ++c) {
+        const float* k = w + (oc * g.C + c) * 9;
+        double gk[4][3];  // G k
+        for (int r = 0; r < 4; ++r)
+          for (int j = 0; j < 3; ++j) gk[r][j] = G[r][0] * k[j] + G[r][1] * k[3 + j] + G[r][2] * k[6 + j];
+        for (int r = 0; r < 4; ++r)
+          for (int q = 0; q < 4; ++q) {  // (G k G^T)[r][q]
+            const double u = gk[r][0] * G[q][0] + gk[r][1] * G[q][1] + gk[r][2] * G[q][2];
+            out[(((r * 4 + q) * OCb + oc / 16) * Cb + c / 16) * 256 + (c % 16) * 16 + oc % 16] = float(u);
+          }
+      }
     return size;
   }
   const int64_t size = OCb * Cb * taps * 256;
@@ -79,14 +100,17 @@ void blocked_to_nchw(int64_t N, int64_t C, int64_t HW, const float* x, float* y)
 
 int64_t conv_blocked_items(const BlockedConvGeometry& g) {
   const int64_t OCb = channel_blocks(g.OC);
+  if (conv_blocked_pointwise(g)) return g.N * ((OCb + 1) / 2) * ((g.OH * g.OW + kPointwiseRun - 1) / kPointwiseRun);
   return g.N * g.OH * (g.depthwise ? channel_blocks(g.C) : (OCb + 1) / 2);
 }
 
 // The input the kernels read: x itself, or a copy with the zero border and the pre-op applied to
 // the inside. The copy lives in a per-thread buffer that only grows (no page faults per call).
-static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, const BlockedEpilogue& e) {
-  if (g.PH == 0 && g.PW == 0 && !e.pre_scale) return {x, g.H, g.W};
-  const int64_t Cb = channel_blocks(g.C), Hp = g.H + 2 * g.PH, Wp = g.W + 2 * g.PW;
+// extra_h / extra_w: zero rows / columns past the bottom / right padding (Winograd's last tiles).
+static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, const BlockedEpilogue& e,
+                                int64_t extra_h = 0, int64_t extra_w = 0) {
+  if (g.PH == 0 && g.PW == 0 && !e.pre_scale && extra_h == 0 && extra_w == 0) return {x, g.H, g.W};
+  const int64_t Cb = channel_blocks(g.C), Hp = g.H + 2 * g.PH + extra_h, Wp = g.W + 2 * g.PW + extra_w;
   thread_local std::vector<float> buffer;
   const size_t need = size_t(g.N * Cb * Hp * Wp * 16);
   if (buffer.size() < need) buffer.assign(need, 0.0f);
@@ -98,11 +122,11 @@ static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, co
       const float* src = x + i * g.H * g.W * 16;
       float* dst = out + i * Hp * Wp * 16;
       std::fill(dst, dst + g.PH * Wp * 16, 0.0f);
-      std::fill(dst + (g.PH + g.H) * Wp * 16, dst + Hp * Wp * 16, 0.0f);
+      std::fill(dst + (g.PH + g.H) * Wp * 16, dst + Hp * Wp * 16, 0.0f);  // bottom padding and extra rows
       for (int64_t h = 0; h < g.H; ++h) {
         float* row = dst + (g.PH + h) * Wp * 16;
         std::fill(row, row + g.PW * 16, 0.0f);
-        std::fill(row + (g.PW + g.W) * 16, row + Wp * 16, 0.0f);
+        std::fill(row + (g.PW + g.W) * 16, row + Wp * 16, 0.0f);  // right padding and extra columns
         const float* s = src + h * g.W * 16;
         float* d = row + g.PW * 16;
         if (!e.pre_scale) {
@@ -119,8 +143,40 @@ static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, co
   return {out, Hp, Wp};
 }
 
+// Winograd F(2x2, 3x3): phase 1 transforms the padded input into V (a per-thread buffer that only
+// grows), phase 2 runs (output-block pair, chunk of tiles) items; two OpenMP regions.
+static void conv2d_winograd(const BlockedConvGeometry& g, const float* x, const float* U, const BlockedEpilogue& e,
+                            float* y, bool avx512) {
+  FK_CHECK(g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise,
+           "conv2d_blocked: Winograd needs a dense 3x3 stride-1 conv");
+  const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC);
+  const int64_t th = (g.OH + 1) / 2, tw = (g.OW + 1) / 2, tiles = g.N * th * tw;
+  if (tiles == 0) return;
+  // tile i reads padded rows 2i .. 2i+3: up to 2*th + 1, one past the padding when OH is odd
+  const PaddedInput px = padded_input(g, x, e, std::max<int64_t>(0, 2 * th + 2 - (g.H + 2 * g.PH)),
+                                      std::max<int64_t>(0, 2 * tw + 2 - (g.W + 2 * g.PW)));
+  thread_local std::vector<float> vbuf;
+  const size_t need = size_t(16 * Cb * tiles * 16);
+  if (vbuf.size() < need) vbuf.resize(need);
+  float* V = vbuf.data();
+  parallel_for(g.N * Cb * th, std::max<int64_t>(1, 64 / std::max<int64_t>(1, tw)), [&](int64_t b, int64_t end) {
+    FlushDenormals ftz;
+    if (avx512) winograd_input_avx512(g, px, V, b, end);
+    else winograd_input_generic(g, px, V, b, end);
+  });
+  WinogradOut o{tiles, th, tw, g.OH, g.OW, OCb, y, e.residual, e.bias, e.slope, e.act, e.residual_after_act};
+  const int64_t chunks = (tiles + kWinogradTile - 1) / kWinogradTile;
+  const int64_t last_icn = g.C - (Cb - 1) * 16;
+  parallel_for(((OCb + 1) / 2) * chunks, 1, [&](int64_t b, int64_t end) {
+    FlushDenormals ftz;
+    if (avx512) winograd_gemm_avx512(V, U, Cb, last_icn, o, b, end);
+    else winograd_gemm_generic(V, U, Cb, last_icn, o, b, end);
+  });
+}
+
 void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* packed_w, const BlockedEpilogue& e,
                     float* y) {
+  if (g.winograd) return conv2d_winograd(g, x, packed_w, e, y, !g.generic_isa && cpu_has_avx512());
   const int64_t items = conv_blocked_items(g);
   if (items == 0) return;
   const PaddedInput px = padded_input(g, x, e);
@@ -131,7 +187,8 @@ void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* p
     else conv_blocked_run_generic(g, px, packed_w, e, y, b, end);
   };
   // a thread is worth waking for ~1 MFLOP of work
-  const int64_t flops_per_item = 2 * (g.depthwise ? 16 : 32 * g.C) * g.KH * g.KW * g.OW;
+  const int64_t flops_per_item = 2 * (g.depthwise ? 16 : 32 * g.C) * g.KH * g.KW *
+                                 (conv_blocked_pointwise(g) ? kPointwiseRun : g.OW);
   parallel_for(items, std::max<int64_t>(1, 1000000 / std::max<int64_t>(1, flops_per_item)), run);
 }
 

@@ -38,6 +38,8 @@ struct BlockedConvGeometry {
   int64_t OH = 0, OW = 0;              // output
   int64_t SH = 1, SW = 1, PH = 0, PW = 0;
   bool depthwise = false;  // groups == C == OC
+  // 3x3 stride-1 dense convs only: Winograd F(2x2, 3x3) (weights packed for it, see conv_blocked_kernel.h)
+  bool winograd = false;
   bool generic_isa = false;  // run the baseline-ISA kernels even where AVX-512 is present (tests)
 };
 
@@ -52,7 +54,8 @@ struct BlockedEpilogue {
 };
 
 // Packs w (OC, C, KH, KW) row-major into (OCb, Cb, KH, KW, 16, 16), zero-padded; depthwise w
-// (C, 1, KH, KW) into (Cb, KH, KW, 16). Returns the packed size in floats when out is null.
+// (C, 1, KH, KW) into (Cb, KH, KW, 16); with g.winograd the transformed G w G^T into
+// (16, OCb, Cb, 16, 16). Returns the packed size in floats when out is null.
 int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, float* out);
 
 // y (N, OCb, OH, OW, 16) from x (N, Cb, H, W, 16) and the packed weights; every element of y is written

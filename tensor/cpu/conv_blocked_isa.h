@@ -16,8 +16,35 @@ struct PaddedInput {
   int64_t Hp, Wp;
 };
 
+// Winograd F(2x2, 3x3): where phase 2 writes the 2x2 outputs of its tiles, and their epilogue.
+struct WinogradOut {
+  int64_t tiles, th, tw, OH, OW, OCb;  // tiles = N * th * tw, th = ceil(OH / 2), tw = ceil(OW / 2)
+  float* y;                            // (N, OCb, OH, OW, 16)
+  const float* res;                    // same layout, or null
+  const float* bias;                   // (OCb*16), or null
+  const float* slope;                  // (OCb*16), or null
+  Activation act;
+  bool res_after_act;
+};
+
+// Phase 1: the transformed input V (16, Cb, tiles, 16) of the tile rows [begin, end) of (n, cb, i).
+// Phase 2: the items [begin, end) of (output-block pair, chunk of tiles): 16 GEMMs with the
+// transformed weights U (16, OCb, Cb, 16, 16), the output transform and the epilogue.
+void winograd_input_avx512(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end);
+void winograd_input_generic(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end);
+void winograd_gemm_avx512(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
+                          int64_t begin, int64_t end);
+void winograd_gemm_generic(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
+                           int64_t begin, int64_t end);
+constexpr int kWinogradTile = 12;  // tiles per phase-2 micro-kernel call (2 x 12 accumulators)
+
 // Work items: dense convs (n, output-block pair, oh), depthwise convs (n, channel block, oh); oh fastest.
+// 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).
 int64_t conv_blocked_items(const BlockedConvGeometry& g);
+constexpr int64_t kPointwiseRun = 112;  // pixels per pointwise work item (8 tiles of 14)
+inline bool conv_blocked_pointwise(const BlockedConvGeometry& g) {
+  return !g.depthwise && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
+}
 
 void conv_blocked_run_avx512(const BlockedConvGeometry& g, PaddedInput x, const float* w, const BlockedEpilogue& e,
                              float* y, int64_t begin, int64_t end);

@@ -167,3 +167,113 @@ static void depthwise_row(const float* x, int64_t x_row, const float* w, int64_t
     }
   }
 }
+
+// ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016): each 2x2 output tile is A^T [ (G g G^T) .* (B^T d B) ] A
+// of its 4x4 input tile d, 16 multiplies per output channel and input channel instead of 36.
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+// The 16 products summed over input channels are 16 GEMMs (one per tile position) of the transformed
+// weights (16, OCb, Cb, 16, 16) by the transformed input V (16, Cb, tiles, 16): the dense tile kernel
+// above, with tiles in place of output pixels.
+
+// V for the tiles of one tile row: x at (n, cb, 2*i, 0) of the padded input (rows 2i..2i+3 exist),
+// v at V[0][cb][first tile of the row]; pos_stride = Cb * tiles * 16 between tile positions.
+static void winograd_input_row(const float* x, int64_t x_row, int64_t tw, float* v, int64_t pos_stride) {
+  for (int64_t j = 0; j < tw; ++j) {
+    v16 d[4][4], t[4][4];
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) d[r][c] = load16(x + r * x_row + (2 * j + c) * 16);
+    for (int c = 0; c < 4; ++c) {  // B^T d
+      t[0][c] = d[0][c] - d[2][c];
+      t[1][c] = d[1][c] + d[2][c];
+      t[2][c] = d[2][c] - d[1][c];
+      t[3][c] = d[1][c] - d[3][c];
+    }
+    for (int r = 0; r < 4; ++r) {  // (B^T d) B
+      float* out = v + j * 16 + (r * 4) * pos_stride;
+      store16(out, t[r][0] - t[r][2]);
+      store16(out + pos_stride, t[r][1] + t[r][2]);
+      store16(out + 2 * pos_stride, t[r][2] - t[r][1]);
+      store16(out + 3 * pos_stride, t[r][1] - t[r][3]);
+    }
+  }
+}
+
+// OB output blocks x T tiles starting at tile t0: the 16 GEMMs into m, then A^T m A and the epilogue.
+template <int OB, int T>
+static void winograd_tile(const float* V, const float* U, int64_t Cb, int64_t last_icn, int64_t ob0, int64_t t0,
+                          const WinogradOut& o) {
+  alignas(64) float m[16][OB][T][16];
+  const int64_t pos_stride = Cb * o.tiles * 16, w_ob = Cb * 256;
+  for (int pos = 0; pos < 16; ++pos) {
+    v16 acc[OB][T];
+#pragma GCC unroll 4
+    for (int ob = 0; ob < OB; ++ob)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) acc[ob][t] = v16{};
+    const float* vp = V + pos * pos_stride + t0 * 16;
+    const float* up = U + ((pos * o.OCb + ob0) * Cb) * 256;
+    for (int64_t cb = 0; cb < Cb; ++cb) {
+      const int icn = cb == Cb - 1 ? int(last_icn) : 16;
+      if (icn == 16) tile_channels<OB, T, 1, 16>(acc, vp + cb * o.tiles * 16, up + cb * 256, w_ob, 16);
+      else tile_channels<OB, T, 1, 0>(acc, vp + cb * o.tiles * 16, up + cb * 256, w_ob, icn);
+    }
+#pragma GCC unroll 4
+    for (int ob = 0; ob < OB; ++ob)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) store16(m[pos][ob][t], acc[ob][t]);
+  }
+  for (int ob = 0; ob < OB; ++ob) {
+    const int64_t b = ob0 + ob;
+    const v16 bias = o.bias ? load16(o.bias + b * 16) : v16{};
+    const v16 sl = o.slope ? load16(o.slope + b * 16) : v16{};
+    for (int t = 0; t < T; ++t) {
+      const int64_t tile = t0 + t, j = tile % o.tw, i = (tile / o.tw) % o.th, n = tile / (o.tw * o.th);
+      v16 s[4][2];  // A^T over the rows of m, per column
+      for (int c = 0; c < 4; ++c) {
+        const v16 m0 = load16(m[c][ob][t]), m1 = load16(m[4 + c][ob][t]), m2 = load16(m[8 + c][ob][t]),
+                  m3 = load16(m[12 + c][ob][t]);
+        s[c][0] = m0 + m1 + m2;
+        s[c][1] = m1 - m2 - m3;
+      }
+      for (int r = 0; r < 2; ++r) {
+        const int64_t oh = 2 * i + r;
+        if (oh >= o.OH) break;
+        const v16 out[2] = {s[0][r] + s[1][r] + s[2][r], s[1][r] - s[2][r] - s[3][r]};
+        for (int c = 0; c < 2; ++c) {
+          const int64_t ow = 2 * j + c;
+          if (ow >= o.OW) break;
+          const int64_t at = (((n * o.OCb + b) * o.OH + oh) * o.OW + ow) * 16;
+          v16 v = out[c] + bias;
+          if (o.res && !o.res_after_act) v += load16(o.res + at);
+          if (o.act == fk::cpu::Activation::ReLU) v = v > 0 ? v : v16{};
+          else if (o.act == fk::cpu::Activation::PReLU) v = v > 0 ? v : v * sl;
+          if (o.res && o.res_after_act) v += load16(o.res + at);
+          store16(o.y + at, v);
+        }
+      }
+    }
+  }
+}
+
+// Work items [begin, end) of phase 2: item = output-block pair * chunks + chunk of kWinogradTile tiles.
+static void winograd_items(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
+                           int64_t begin, int64_t end) {
+  const int64_t chunks = (o.tiles + kWinogradTile - 1) / kWinogradTile;
+  for (int64_t it = begin; it < end; ++it) {
+    const int64_t ob0 = (it / chunks) * 2, t0 = (it % chunks) * kWinogradTile;
+    const int ob = o.OCb - ob0 >= 2 ? 2 : 1;
+    const int t = int(o.tiles - t0 < kWinogradTile ? o.tiles - t0 : kWinogradTile);
+#define FK_WG_CASE(T)                                                      \
+  case T:                                                                  \
+    if (ob == 2) winograd_tile<2, T>(V, U, Cb, last_icn, ob0, t0, o);      \
+    else winograd_tile<1, T>(V, U, Cb, last_icn, ob0, t0, o);              \
+    break;
+    switch (t) {
+      FK_WG_CASE(1) FK_WG_CASE(2) FK_WG_CASE(3) FK_WG_CASE(4) FK_WG_CASE(5) FK_WG_CASE(6) FK_WG_CASE(7)
+      FK_WG_CASE(8) FK_WG_CASE(9) FK_WG_CASE(10) FK_WG_CASE(11) FK_WG_CASE(12)
+      default: break;
+    }
+#undef FK_WG_CASE
+  }
+}

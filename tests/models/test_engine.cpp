@@ -2,7 +2,7 @@
 // for ir_50, ir_se_50, iresnet50, resnet50_vggface2, inception_resnet_v1 and mobilefacenet in float32
 // with the deterministic weights of model_case.h, the engine's eval output against the PyTorch
 // recording (the model tests' tolerance, 1e-4 of the output scale) and against the module path
-// (the engine switched off); that the engine really ran (fuse::engine_forwards); that it is rebuilt
+// (the engine switched off), ir_50 also with the Winograd kernels off; that the engine really ran (fuse::engine_forwards); that it is rebuilt
 // after load_state_dict; and that training mode, gradients, float64 and forward hooks take the
 // module path.
 #include <doctest/doctest.h>
@@ -57,6 +57,15 @@ TEST_CASE("engine: ir_50 and ir_se_50 equal PyTorch and the module path (float32
       check_engine(std::string("irse/") + (std::string(mode) == "ir" ? "ir_50" : "ir_se_50"), model);
     }
   }
+}
+
+TEST_CASE("engine: ir_50 with the direct 3x3 kernel only (Winograd off) equals PyTorch and the module path") {
+  struct WinogradOn {
+    ~WinogradOn() { fuse::set_winograd_enabled(true); }
+  } restore;
+  fuse::set_winograd_enabled(false);
+  models::IRBackbone model(112, 50, "ir");
+  check_engine("irse/ir_50", model);
 }
 
 TEST_CASE("engine: iresnet50 equals PyTorch and the module path (float32)") {

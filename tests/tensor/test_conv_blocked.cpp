@@ -60,7 +60,8 @@ std::vector<double> expected(const Shape2& s, int64_t OH, int64_t OW, const std:
   return y;
 }
 
-void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, bool res_after, bool generic) {
+void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, bool res_after, bool generic,
+                bool winograd = false) {
   const int64_t OH = (s.H + 2 * s.PH - s.KH) / s.SH + 1, OW = (s.W + 2 * s.PW - s.KW) / s.SW + 1;
   const int64_t Cg = s.depthwise ? 1 : s.C;
   std::vector<float> x = random_values(s.N * s.C * s.H * s.W);
@@ -80,6 +81,7 @@ void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, b
   cpu::BlockedConvGeometry g;
   g.N = s.N, g.C = s.C, g.H = s.H, g.W = s.W, g.OC = s.OC, g.KH = s.KH, g.KW = s.KW, g.OH = OH, g.OW = OW;
   g.SH = s.SH, g.SW = s.SW, g.PH = s.PH, g.PW = s.PW, g.depthwise = s.depthwise, g.generic_isa = generic;
+  g.winograd = winograd;
   std::vector<float> packed(size_t(cpu::pack_conv_weights_blocked(g, w.data(), nullptr)));
   cpu::pack_conv_weights_blocked(g, w.data(), packed.data());
   std::vector<float> xb(size_t(s.N * Cp * s.H * s.W)), yb(size_t(s.N * OCp * OH * OW), NAN), rb, y(want.size());
@@ -114,7 +116,8 @@ void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, b
                             std::to_string(s.KW) + " s" + std::to_string(s.SH) + "," + std::to_string(s.SW) + " p" +
                             std::to_string(s.PH) + "," + std::to_string(s.PW) + (s.depthwise ? " depthwise" : "") +
                             (pre ? " pre" : "") + " act" + std::to_string(int(act)) + (residual ? " res" : "") +
-                            (res_after ? "-after" : "") + (generic ? " generic" : " auto");
+                            (res_after ? "-after" : "") + (generic ? " generic" : " auto") +
+                            (winograd ? " winograd" : "");
   CHECK_MESSAGE(err <= 2e-5 * std::max(1.0, scale), label << ": max |diff| " << err << ", scale " << scale);
   CHECK_MESSAGE(padding_zero, label << ": padded output channels are not zero");
 }
@@ -123,7 +126,8 @@ const Shape2 kShapes[] = {
     {1, 3, 13, 11, 16, 3, 3, 1, 1, 1, 1, false},     // the stem: 3 input channels
     {2, 16, 9, 30, 32, 3, 3, 1, 1, 1, 1, false},     // rows of 30: tiles 10 + 10 + 10, two output blocks
     {1, 40, 8, 8, 48, 3, 3, 2, 2, 1, 1, false},      // stride 2, partial input block, odd output-block count
-    {2, 32, 7, 7, 64, 1, 1, 1, 1, 0, 0, false},      // 1x1
+    {2, 32, 7, 7, 64, 1, 1, 1, 1, 0, 0, false},      // 1x1 (pointwise: runs of pixels across rows)
+    {1, 16, 15, 16, 32, 1, 1, 1, 1, 0, 0, false},    // pointwise, 240 pixels: runs of 112, 112, 16
     {1, 64, 10, 12, 16, 1, 1, 2, 2, 0, 0, false},    // strided 1x1 (a downsample)
     {1, 16, 9, 9, 10, 1, 7, 1, 1, 0, 3, false},      // 1x7 and 10 output channels
     {1, 28, 9, 9, 20, 7, 1, 1, 1, 3, 0, false},      // 7x1
@@ -142,6 +146,23 @@ TEST_CASE("conv2d_blocked: every shape and epilogue against conv2d_reference, bo
       check_conv(s, true, cpu::Activation::PReLU, false, false, generic);
       check_conv(s, false, cpu::Activation::ReLU, true, false, generic);
       check_conv(s, true, cpu::Activation::PReLU, true, true, generic);
+    }
+}
+
+TEST_CASE("conv2d_blocked: Winograd F(2x2, 3x3) against conv2d_reference, both ISAs") {
+  manual_seed(4);
+  const Shape2 shapes[] = {
+      {1, 16, 7, 7, 32, 3, 3, 1, 1, 1, 1, false},     // odd output: the last tiles half outside
+      {2, 40, 10, 13, 48, 3, 3, 1, 1, 1, 1, false},   // partial input block, 3 output blocks, 2 images
+      {1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, false},   // 196 tiles: many chunks of 12
+      {1, 24, 9, 8, 16, 3, 3, 1, 1, 0, 0, false},     // no padding
+      {1, 3, 11, 12, 20, 3, 3, 1, 1, 1, 1, false},    // 3 input channels
+  };
+  for (bool generic : {false, true})
+    for (const Shape2& s : shapes) {
+      check_conv(s, false, cpu::Activation::None, false, false, generic, true);
+      check_conv(s, true, cpu::Activation::PReLU, true, false, generic, true);
+      check_conv(s, false, cpu::Activation::ReLU, true, true, generic, true);
     }
 }
 
