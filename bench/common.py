@@ -7,8 +7,10 @@ import datetime
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEBIAN_PYTHON = "/usr/bin/python3"
@@ -105,6 +107,25 @@ def peak_lines(peak, why):
     lines = [f"# FMA peak (bench_fma_peak, {peak['isa']}, {peak['threads']} threads): {peak['gflops']:.1f} GFLOP/s "
              f"({peak['gflops_per_thread']:.1f} per thread; one thread alone {peak['one_thread']:.1f})"]
     return lines + ([f"# {peak['busy']}"] if peak["busy"] else [])
+
+
+def median_times(fn, repeats, warmup):
+    """fn run `warmup` times, then timed `repeats` times: (median ms, every time in ms)."""
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ts), ts
+
+
+def facekit_threads(row):
+    """From a bench_* JSON line: (the thread cell of the table, the line for 'threads used')."""
+    t, blas = row["threads"], row["blas_threads"]
+    cell_threads = t if blas in (-1, t) else f"{t}/BLAS {blas}"
+    return cell_threads, f"OpenMP {t}" + (f", OpenBLAS {blas}" if blas != -1 else "")
 
 
 def same_threads(a, b):

@@ -30,7 +30,6 @@ facekit's GFLOP/s and its share of the FMA peak measured by bench_fma_peak on th
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -48,17 +47,6 @@ INPUT_SEED = 20260601
 
 def emit(**row):
     print(json.dumps(row), flush=True)
-
-
-def median_times(fn, repeats, warmup):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts), ts
 
 
 def twin_model(torch, torch_twins, arch, weights):
@@ -163,7 +151,7 @@ def worker_torch(spec):
                 with torch.no_grad():
                     m(x)  # compiles for this shape; the warm-up below then runs the compiled code
                     first_s = time.perf_counter() - t0
-                    ms, ts = median_times(lambda: m(x), spec["repeats"], spec["warmup"])
+                    ms, ts = common.median_times(lambda: m(x), spec["repeats"], spec["warmup"])
                 emit(engine="torch", variant=variant, batch=b, ms=ms, times=ts, first_s=first_s,
                      threads=torch.get_num_threads(), version=torch.__version__)
         except Exception as e:  # one variant failing (a layout, the compiler) leaves the others
@@ -183,7 +171,7 @@ def worker_ort(spec):
     name = sess.get_inputs()[0].name
     for b, p in zip(spec["batches"], spec["inputs"]):
         x = np.load(p)
-        ms, ts = median_times(lambda: sess.run(None, {name: x}), spec["repeats"], spec["warmup"])
+        ms, ts = common.median_times(lambda: sess.run(None, {name: x}), spec["repeats"], spec["warmup"])
         emit(engine="ort", batch=b, ms=ms, times=ts, threads=so.intra_op_num_threads,
              inter_op=so.inter_op_num_threads, providers=sess.get_providers(), version=ort.__version__)
 
@@ -286,9 +274,8 @@ def main():
         if err:
             failures.append(f"{arch}: facekit: {err}")
         for r in rows:
-            t = r["threads"] if r["blas_threads"] in (-1, r["threads"]) else f"{r['threads']}/BLAS {r['blas_threads']}"
-            threads_seen.setdefault("facekit", set()).add(
-                f"OpenMP {r['threads']}" + (f", OpenBLAS {r['blas_threads']}" if r["blas_threads"] != -1 else ""))
+            t, used = common.facekit_threads(r)
+            threads_seen.setdefault("facekit", set()).add(used)
             times[("facekit", r["batch"])] = (r["ms"], t, "")
 
         # ONNX Runtime, on the twin exported by the newest torch (else Debian's)

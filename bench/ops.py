@@ -18,9 +18,7 @@ facekit is faster) is printed only when the thread counts agree. Times: median o
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (standard library only)
@@ -64,14 +62,7 @@ def worker_torch(spec):
     reps = spec["repeats"]
 
     def median_ms(fn):
-        fn()
-        fn()
-        ts = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            fn()
-            ts.append((time.perf_counter() - t) * 1e3)
-        return statistics.median(ts)
+        return common.median_times(fn, reps, 2)[0]
 
     def emit(name, ms):
         print(json.dumps(dict(name=name, ms=ms, threads=torch.get_num_threads(), version=torch.__version__)),
@@ -159,9 +150,8 @@ def main():
         if err:
             failures.append(f"facekit: {err}")
         for r in rows:
-            t = r["threads"] if r["blas_threads"] in (-1, r["threads"]) else f"{r['threads']}/BLAS {r['blas_threads']}"
-            threads_used.setdefault("facekit", set()).add(
-                f"OpenMP {r['threads']}" + (f", OpenBLAS {r['blas_threads']}" if r["blas_threads"] != -1 else ""))
+            t, used = common.facekit_threads(r)
+            threads_used.setdefault("facekit", set()).add(used)
             ours[r["name"]] = (r["ms"], t, r.get("gflop"))
 
     theirs = {}

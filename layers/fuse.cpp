@@ -8,6 +8,8 @@
 #include <string>
 
 #include "autograd/node.h"
+#include "layers/sequential.h"
+#include "tensor/cpu/conv_math.h"
 #include "tensor/creation.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -50,18 +52,39 @@ bool batchnorm_foldable(const BatchNormBase& bn) {
          bn.running_mean.device().is_cpu();
 }
 
-void batchnorm_affine(const BatchNormBase& bn, std::vector<float>& a, std::vector<float>& c) {
+// The eval-mode BatchNorm as y = s * x + shift per channel, in double.
+static void batchnorm_scale_shift(const BatchNormBase& bn, std::vector<double>& s, std::vector<double>& shift) {
   const int64_t C = bn.num_features;
   const std::vector<double> mean = values(bn.running_mean), var = values(bn.running_var);
   const std::vector<double> w = bn.affine ? values(bn.weight) : std::vector<double>(size_t(C), 1.0);
   const std::vector<double> b = bn.affine ? values(bn.bias) : std::vector<double>(size_t(C), 0.0);
-  a.assign(size_t(padded(C)), 0.0f);
-  c.assign(size_t(padded(C)), 0.0f);
+  s.resize(size_t(C));
+  shift.resize(size_t(C));
   for (int64_t i = 0; i < C; ++i) {
-    const double s = w[i] / std::sqrt(var[i] + bn.eps);
-    a[i] = float(s);
-    c[i] = float(b[i] - mean[i] * s);
+    s[i] = w[i] / std::sqrt(var[i] + bn.eps);
+    shift[i] = b[i] - mean[i] * s[i];
   }
+}
+
+void batchnorm_affine(const BatchNormBase& bn, std::vector<float>& a, std::vector<float>& c) {
+  std::vector<double> s, shift;
+  batchnorm_scale_shift(bn, s, shift);
+  a.assign(size_t(padded(bn.num_features)), 0.0f);
+  c.assign(size_t(padded(bn.num_features)), 0.0f);
+  for (size_t i = 0; i < s.size(); ++i) {
+    a[i] = float(s[i]);
+    c[i] = float(shift[i]);
+  }
+}
+
+ConvParts conv_bn_parts(const Module& m) {
+  ConvParts p;
+  const NamedModules parts = m.named_children();
+  if (!dynamic_cast<const Sequential*>(&m) || parts.size() != 2) return p;
+  p.conv = dynamic_cast<const Conv2d*>(parts[0].second.get());
+  p.bn_after = dynamic_cast<const BatchNorm2d*>(parts[1].second.get());
+  if (!p.bn_after) p.conv = nullptr;
+  return p;
 }
 
 bool FusedConv::supported(const ConvParts& p) {
@@ -101,16 +124,7 @@ FusedConv::FusedConv(const ConvParts& p) {
   std::vector<double> b = c.bias.defined() ? values(c.bias) : std::vector<double>(size_t(g_.OC), 0.0);
   const int64_t per_oc = int64_t(w.size()) / g_.OC;
   std::vector<double> s(size_t(g_.OC), 1.0), shift(size_t(g_.OC), 0.0);
-  if (p.bn_after) {
-    const BatchNorm2d& bn = *p.bn_after;
-    const std::vector<double> mean = values(bn.running_mean), var = values(bn.running_var);
-    const std::vector<double> gw = bn.affine ? values(bn.weight) : std::vector<double>(size_t(g_.OC), 1.0);
-    const std::vector<double> gb = bn.affine ? values(bn.bias) : std::vector<double>(size_t(g_.OC), 0.0);
-    for (int64_t o = 0; o < g_.OC; ++o) {
-      s[o] = gw[o] / std::sqrt(var[o] + bn.eps);
-      shift[o] = gb[o] - mean[o] * s[o];
-    }
-  }
+  if (p.bn_after) batchnorm_scale_shift(*p.bn_after, s, shift);
   std::vector<float>& wf = folded_;
   wf.resize(w.size());
   bias_.assign(size_t(padded(g_.OC)), 0.0f);
@@ -135,8 +149,8 @@ BlockedTensor FusedConv::operator()(const BlockedTensor& x, const BlockedTensor*
   g.N = x.N();
   g.H = x.H();
   g.W = x.W();
-  g.OH = (g.H + 2 * g.PH - g.KH) / g.SH + 1;
-  g.OW = (g.W + 2 * g.PW - g.KW) / g.SW + 1;
+  g.OH = cpu::conv_out_size(g.H, g.PH, 1, g.KH, g.SH);
+  g.OW = cpu::conv_out_size(g.W, g.PW, 1, g.KW, g.SW);
   FK_CHECK(g.OH > 0 && g.OW > 0, "FusedConv: input ", g.H, "x", g.W, " is smaller than the ", g.KH, "x", g.KW,
            " kernel");
   if (packed_.empty()) {  // the first call: choose the kernel for this map size and pack for it

@@ -63,6 +63,10 @@ class FusedConv {
 // computed by the module's own layers on the (N, C, 1, 1) means, the scaling and the add in one pass.
 BlockedTensor squeeze_excite(const BlockedTensor& y, SEModule& se, const BlockedTensor* residual = nullptr);
 
+// The parts of a Sequential(Conv2d, BatchNorm2d) (a ResNet downsample, an IR shortcut): conv with the
+// BatchNorm folded in; conv is null when `m` is not exactly that.
+ConvParts conv_bn_parts(const Module& m);
+
 // Per-channel y = a * x + c of an eval-mode BatchNorm (a = g / sqrt(var + eps), c = beta - mean * a),
 // computed in double, returned padded with zeros to a multiple of 16.
 void batchnorm_affine(const BatchNormBase& bn, std::vector<float>& a, std::vector<float>& c);

@@ -104,11 +104,8 @@ std::unique_ptr<IResNet::Engine> IResNet::build_engine() const {
       eb.conv1 = fuse::FusedConv(c1);
       eb.conv2 = fuse::FusedConv(c2);
       if (b->downsample) {
-        auto* dc = dynamic_cast<const Conv2d*>(b->downsample->named_children().at(0).second.get());
-        auto* dbn = dynamic_cast<const BatchNorm2d*>(b->downsample->named_children().at(1).second.get());
-        fuse::ConvParts d{dc, nullptr, dbn};
-        if (!dc || !dbn || b->downsample->named_children().size() != 2 || !fuse::FusedConv::supported(d))
-          return nullptr;
+        const fuse::ConvParts d = fuse::conv_bn_parts(*b->downsample);
+        if (!fuse::FusedConv::supported(d)) return nullptr;
         eb.downsample = fuse::FusedConv(d);
         eb.has_downsample = true;
       }

@@ -121,10 +121,7 @@ std::unique_ptr<IRBackbone::Engine> IRBackbone::build_engine() {
         return nullptr;
       eu.subsample = pool->stride[0];
     } else {
-      const auto* sc = dynamic_cast<const Sequential*>(u->shortcut_layer.get());
-      if (!sc || sc->named_children().size() != 2) return nullptr;
-      fuse::ConvParts d{dynamic_cast<const Conv2d*>(child(*sc, 0)), nullptr,
-                        dynamic_cast<const BatchNorm2d*>(child(*sc, 1))};
+      const fuse::ConvParts d = fuse::conv_bn_parts(*u->shortcut_layer);
       if (!fuse::FusedConv::supported(d)) return nullptr;
       eu.shortcut_conv = fuse::FusedConv(d);
       eu.shortcut_is_conv = true;

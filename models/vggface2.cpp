@@ -116,10 +116,7 @@ std::unique_ptr<VGGFace2ResNet::Engine> VGGFace2ResNet::build_engine() const {
       eb.conv2 = fuse::FusedConv(c2);
       eb.conv3 = fuse::FusedConv(c3);
       if (b->downsample) {
-        const auto parts = b->downsample->named_children();
-        if (parts.size() != 2) return nullptr;
-        fuse::ConvParts d{dynamic_cast<const Conv2d*>(parts[0].second.get()), nullptr,
-                          dynamic_cast<const BatchNorm2d*>(parts[1].second.get())};
+        const fuse::ConvParts d = fuse::conv_bn_parts(*b->downsample);
         if (!fuse::FusedConv::supported(d)) return nullptr;
         eb.downsample = fuse::FusedConv(d);
         eb.has_downsample = true;

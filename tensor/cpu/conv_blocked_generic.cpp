@@ -17,14 +17,7 @@ void conv_blocked_run_generic(const BlockedConvGeometry& g, PaddedInput x, const
 }
 
 void winograd_input_generic(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end) {
-  using namespace isa_generic;
-  const int64_t Cb = channel_blocks(g.C), th = (g.OH + 1) / 2, tw = (g.OW + 1) / 2, tiles = g.N * th * tw;
-  const int64_t x_row = x.Wp * 16;
-  for (int64_t r = begin; r < end; ++r) {  // r = (n * Cb + cb) * th + i
-    const int64_t i = r % th, cb = (r / th) % Cb, n = r / (th * Cb);
-    winograd_input_row(x.data + ((n * Cb + cb) * x.Hp + 2 * i) * x_row, x_row, tw,
-                       V + (cb * tiles + (n * th + i) * tw) * 16, Cb * tiles * 16);
-  }
+  isa_generic::winograd_input_rows(g, x, V, begin, end);
 }
 
 void winograd_gemm_generic(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,

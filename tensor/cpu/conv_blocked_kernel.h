@@ -203,6 +203,18 @@ static void winograd_input_row(const float* x, int64_t x_row, int64_t tw, float*
   }
 }
 
+// Phase 1 over the tile rows [begin, end) of (n, cb, i): V (16, Cb, tiles, 16).
+static void winograd_input_rows(const fk::cpu::BlockedConvGeometry& g, fk::cpu::PaddedInput x, float* V,
+                                int64_t begin, int64_t end) {
+  const int64_t Cb = fk::cpu::channel_blocks(g.C), th = (g.OH + 1) / 2, tw = (g.OW + 1) / 2, tiles = g.N * th * tw;
+  const int64_t x_row = x.Wp * 16;
+  for (int64_t r = begin; r < end; ++r) {  // r = (n * Cb + cb) * th + i
+    const int64_t i = r % th, cb = (r / th) % Cb, n = r / (th * Cb);
+    winograd_input_row(x.data + ((n * Cb + cb) * x.Hp + 2 * i) * x_row, x_row, tw,
+                       V + (cb * tiles + (n * th + i) * tw) * 16, Cb * tiles * 16);
+  }
+}
+
 // OB output blocks x T tiles starting at tile t0: the 16 GEMMs into m, then A^T m A and the epilogue.
 template <int OB, int T>
 static void winograd_tile(const float* V, const float* U, int64_t Cb, int64_t last_icn, int64_t ob0, int64_t t0,
