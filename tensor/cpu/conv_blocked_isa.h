@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "tensor/cpu/conv_blocked.h"
 
@@ -42,6 +43,7 @@ constexpr int kWinogradTile = 12;  // tiles per phase-2 micro-kernel call (2 x 1
 // 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).
 int64_t conv_blocked_items(const BlockedConvGeometry& g);
 constexpr int64_t kPointwiseRun = 112;  // pixels per pointwise work item (8 tiles of 14)
+constexpr int64_t kPairsInnerWeightBytes = 512 << 10;  // see conv_blocked_run.inc
 inline bool conv_blocked_pointwise(const BlockedConvGeometry& g) {
   return !g.depthwise && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
 }

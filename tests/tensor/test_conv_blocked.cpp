@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -111,13 +112,12 @@ void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, b
     const double d = std::abs(double(y[i]) - want[i]);
     if (!(d <= err)) err = d;
   }
-  const std::string label = "N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " " + std::to_string(s.H) + "x" +
-                            std::to_string(s.W) + " OC" + std::to_string(s.OC) + " k" + std::to_string(s.KH) + "x" +
-                            std::to_string(s.KW) + " s" + std::to_string(s.SH) + "," + std::to_string(s.SW) + " p" +
-                            std::to_string(s.PH) + "," + std::to_string(s.PW) + (s.depthwise ? " depthwise" : "") +
-                            (pre ? " pre" : "") + " act" + std::to_string(int(act)) + (residual ? " res" : "") +
-                            (res_after ? "-after" : "") + (generic ? " generic" : " auto") +
-                            (winograd ? " winograd" : "");
+  std::ostringstream os;  // (a chain of std::string + trips GCC 12's false -Wrestrict, bug 105329)
+  os << "N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " OC" << s.OC << " k" << s.KH << "x" << s.KW << " s"
+     << s.SH << "," << s.SW << " p" << s.PH << "," << s.PW << (s.depthwise ? " depthwise" : "") << (pre ? " pre" : "")
+     << " act" << int(act) << (residual ? " res" : "") << (res_after ? "-after" : "") << (generic ? " generic" : " auto")
+     << (winograd ? " winograd" : "");
+  const std::string label = os.str();
   CHECK_MESSAGE(err <= 2e-5 * std::max(1.0, scale), label << ": max |diff| " << err << ", scale " << scale);
   CHECK_MESSAGE(padding_zero, label << ": padded output channels are not zero");
 }
@@ -199,6 +199,14 @@ TEST_CASE("conv2d_blocked: max_pool2d and cat_channels on the blocked layout") {
                   "max_pool2d k" + std::to_string(k) + " s" + std::to_string(s) + " p" + std::to_string(p) +
                       (ceil_mode ? " ceil" : ""));
     }
+  {  // a NaN in the window wins, as in PyTorch, wherever it sits in the window
+    Tensor x = randn({1, 16, 4, 4});
+    x.data<float>()[3 * 16 + 5] = NAN;  // channel 3, row 1, column 1
+    Tensor y = to_nchw(max_pool2d(to_blocked(x), 2, 2, 0, false));
+    CHECK(std::isnan(y.data<float>()[3 * 4 + 0]));
+    CHECK(std::isfinite(y.data<float>()[3 * 4 + 1]));
+    CHECK(std::isfinite(y.data<float>()[2 * 4 + 0]));
+  }
   Tensor a = randn({2, 32, 4, 3}), b = randn({2, 16, 4, 3}), c = randn({2, 7, 4, 3});
   Tensor want = cat({a, b, c}, 1);
   CHECK_CLOSE(to_nchw(cat_channels({to_blocked(a), to_blocked(b), to_blocked(c)})), want, 0, 0, "cat");
