@@ -101,7 +101,9 @@ void blocked_to_nchw(int64_t N, int64_t C, int64_t HW, const float* x, float* y)
 int64_t conv_blocked_items(const BlockedConvGeometry& g) {
   const int64_t OCb = channel_blocks(g.OC);
   if (conv_blocked_pointwise(g)) return g.N * ((OCb + 1) / 2) * ((g.OH * g.OW + kPointwiseRun - 1) / kPointwiseRun);
-  return g.N * g.OH * (g.depthwise ? channel_blocks(g.C) : (OCb + 1) / 2);
+  if (g.depthwise) return g.N * g.OH * channel_blocks(g.C);
+  const int64_t per = conv_blocked_row_blocks(g);
+  return g.N * g.OH * ((OCb + per - 1) / per);
 }
 
 // The input the kernels read: x itself, or a copy with the zero border and the pre-op applied to
@@ -143,6 +145,10 @@ static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, co
   return {out, Hp, Wp};
 }
 
+// Work items per thread handed out dynamically (parallel.h): small enough to even out uneven items and
+// a noisy neighbour, large enough that consecutive rows still share their weights in cache.
+constexpr int kPiecesPerThread = 16;
+
 // Winograd F(2x2, 3x3): phase 1 transforms the padded input into V (a per-thread buffer that only
 // grows), phase 2 runs (output-block pair, chunk of tiles) items; two OpenMP regions.
 static void conv2d_winograd(const BlockedConvGeometry& g, const float* x, const float* U, const BlockedEpilogue& e,
@@ -167,7 +173,7 @@ static void conv2d_winograd(const BlockedConvGeometry& g, const float* x, const 
   WinogradOut o{tiles, th, tw, g.OH, g.OW, OCb, y, e.residual, e.bias, e.slope, e.act, e.residual_after_act};
   const int64_t chunks = (tiles + kWinogradTile - 1) / kWinogradTile;
   const int64_t last_icn = g.C - (Cb - 1) * 16;
-  parallel_for(((OCb + 1) / 2) * chunks, 1, [&](int64_t b, int64_t end) {
+  parallel_for_dynamic(((OCb + 1) / 2) * chunks, 1, kPiecesPerThread, [&](int64_t b, int64_t end) {
     FlushDenormals ftz;
     if (avx512) winograd_gemm_avx512(V, U, Cb, last_icn, o, b, end);
     else winograd_gemm_generic(V, U, Cb, last_icn, o, b, end);
@@ -187,9 +193,10 @@ void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* p
     else conv_blocked_run_generic(g, px, packed_w, e, y, b, end);
   };
   // a thread is worth waking for ~1 MFLOP of work
-  const int64_t flops_per_item = 2 * (g.depthwise ? 16 : 32 * g.C) * g.KH * g.KW *
+  const int64_t flops_per_item = 2 * (g.depthwise ? 16 : 16 * conv_blocked_row_blocks(g) * g.C) * g.KH * g.KW *
                                  (conv_blocked_pointwise(g) ? kPointwiseRun : g.OW);
-  parallel_for(items, std::max<int64_t>(1, 1000000 / std::max<int64_t>(1, flops_per_item)), run);
+  parallel_for_dynamic(items, std::max<int64_t>(1, 1000000 / std::max<int64_t>(1, flops_per_item)), kPiecesPerThread,
+                       run);
 }
 
 }  // namespace fk::cpu

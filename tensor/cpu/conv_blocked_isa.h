@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 
 #include "tensor/cpu/conv_blocked.h"
 
@@ -39,10 +38,19 @@ void winograd_gemm_generic(const float* V, const float* U, int64_t Cb, int64_t l
                            int64_t begin, int64_t end);
 constexpr int kWinogradTile = 12;  // tiles per phase-2 micro-kernel call (2 x 12 accumulators)
 
-// Work items: dense convs (n, output-block pair, oh), depthwise convs (n, channel block, oh); oh fastest.
-// 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).
+// Work items: dense convs (n, group of output blocks, oh), depthwise convs (n, channel block, oh); oh
+// fastest. 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).
 int64_t conv_blocked_items(const BlockedConvGeometry& g);
 constexpr int64_t kPointwiseRun = 112;  // pixels per pointwise work item (8 tiles of 14)
+constexpr int64_t kMaxTile = 14;        // pixels per micro-kernel tile
+inline bool conv_blocked_pointwise(const BlockedConvGeometry& g);
+// Output blocks per dense item: the tile holds at most 28 accumulators, so rows cut into tiles of
+// T <= 7 pixels take 4 blocks, of 8-9 pixels 3, wider ones 2 (a 7x7 map: 4 x 7, not 2 x 7).
+inline int conv_blocked_row_blocks(const BlockedConvGeometry& g) {
+  if (g.depthwise || conv_blocked_pointwise(g) || g.OW <= 0) return 2;
+  const int64_t tiles = (g.OW + kMaxTile - 1) / kMaxTile, t = (g.OW + tiles - 1) / tiles;
+  return t <= 7 ? 4 : t <= 9 ? 3 : 2;
+}
 constexpr int64_t kPairsInnerWeightBytes = 512 << 10;  // see conv_blocked_run.inc
 inline bool conv_blocked_pointwise(const BlockedConvGeometry& g) {
   return !g.depthwise && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;

@@ -101,22 +101,32 @@ static void conv_tile(const TileArgs& a) {
   }
 }
 
-// conv_tile for a run-time tile width 1..14 and output-block count 1..2
+// conv_tile for a run-time tile width T 1..14 and output-block count 1..kMaxBlocks(T) (at most 28
+// accumulators: 2 blocks up to 14 pixels, 3 up to 9, 4 up to 7)
 template <int S>
 static void conv_tile_any(int ob, int t, const TileArgs& a) {
-#define FK_TILE_CASE(T)                                        \
-  case T:                                                      \
+#define FK_TILE2(T) \
+  case T:           \
+    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
+#define FK_TILE3(T)                                   \
+  case T:                                             \
+    if (ob == 3) return conv_tile<3, T, S>(a);        \
+    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
+#define FK_TILE4(T)                                   \
+  case T:                                             \
+    if (ob == 4) return conv_tile<4, T, S>(a);        \
+    if (ob == 3) return conv_tile<3, T, S>(a);        \
     return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
   switch (t) {
-    FK_TILE_CASE(1) FK_TILE_CASE(2) FK_TILE_CASE(3) FK_TILE_CASE(4) FK_TILE_CASE(5) FK_TILE_CASE(6) FK_TILE_CASE(7)
-    FK_TILE_CASE(8) FK_TILE_CASE(9) FK_TILE_CASE(10) FK_TILE_CASE(11) FK_TILE_CASE(12) FK_TILE_CASE(13)
-    FK_TILE_CASE(14)
+    FK_TILE4(1) FK_TILE4(2) FK_TILE4(3) FK_TILE4(4) FK_TILE4(5) FK_TILE4(6) FK_TILE4(7)
+    FK_TILE3(8) FK_TILE3(9)
+    FK_TILE2(10) FK_TILE2(11) FK_TILE2(12) FK_TILE2(13) FK_TILE2(14)
     default: break;
   }
-#undef FK_TILE_CASE
+#undef FK_TILE2
+#undef FK_TILE3
+#undef FK_TILE4
 }
-
-constexpr int kMaxTile = 14;
 
 // One output row (n, ob0 .. ob0+OB-1, oh) of a dense conv: tiles of up to 14 pixels, split evenly
 // (56 -> 4 x 14, 28 -> 2 x 14, 7 -> 7, 30 -> 10 + 10 + 10).

@@ -130,6 +130,8 @@ const Shape2 kShapes[] = {
     {1, 16, 15, 16, 32, 1, 1, 1, 1, 0, 0, false},    // pointwise, 240 pixels: runs of 112, 112, 16
     {1, 64, 10, 12, 16, 1, 1, 2, 2, 0, 0, false},    // strided 1x1 (a downsample)
     {1, 16, 9, 9, 10, 1, 7, 1, 1, 0, 3, false},      // 1x7 and 10 output channels
+    {1, 20, 7, 7, 80, 3, 3, 1, 1, 1, 1, false},      // 7-wide rows: 4 output blocks per tile, then 1
+    {2, 16, 17, 17, 112, 1, 7, 1, 1, 0, 3, false},   // 17-wide rows (9 + 8): 3 blocks per tile, 3 + 3 + 1
     {1, 28, 9, 9, 20, 7, 1, 1, 1, 3, 0, false},      // 7x1
     {1, 3, 20, 17, 10, 3, 3, 1, 1, 0, 0, false},     // PNet's first conv: no padding
     {1, 24, 11, 15, 24, 3, 3, 2, 2, 1, 1, true},     // depthwise, stride 2, partial block
