@@ -17,7 +17,9 @@ images of one batch of the largest size) and the model's GFLOP per image (2 x th
 Conv2d and Linear, counted by forward hooks). Then each engine runs in its own subprocess (imports can't
 interfere), sets its thread count after all its imports and reports the count it used; a ratio is
 printed only when it equals facekit's (OpenMP, and OpenBLAS's when it differs). Times: the median of
---repeats runs after --warmup runs, ms per batch. An anchor that is absent is skipped with the reason.
+--repeats runs after --warmup runs, ms per batch; the engines take turns --rounds times and the median
+round is shown (the project machine is shared: a slow minute then hits every engine, not just one).
+An anchor that is absent is skipped with the reason.
 
 Columns: ms per batch; in brackets the other engine's time / facekit's (< 1: the other is faster);
 facekit's GFLOP/s and its share of the FMA peak measured by bench_fma_peak on the same threads.
@@ -191,6 +193,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=7, help="timed runs per case; the median is shown (>= 7)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs before them")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="times every engine runs, in turn; the median round is shown (default 3)")
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--build", default="build", help="facekit build folder holding bench_models, bench_fma_peak")
     ap.add_argument("--venv", default=common.DEFAULT_VENV, help="the anchors venv (bench/setup-anchors.sh)")
@@ -241,7 +245,8 @@ def main():
     engines = [e for e in engines if have[e]]
     peak, why_peak = common.fma_peak(args.build, T, env)
 
-    print(common.header(T, f"eval, no grad, median of {args.repeats} after {args.warmup} warm-up, ms per batch"))
+    print(common.header(T, f"eval, no grad, median of {args.repeats} after {args.warmup} warm-up, median of {args.rounds} "
+                                f"rounds, ms per batch"))
     if args.repeats < 7:
         print(f"# NOTE: {args.repeats} repeats (< 7): a smoke run, not a measurement")
     print("\n".join(common.peak_lines(peak, why_peak)))
@@ -265,20 +270,13 @@ def main():
             failures.append(f"{arch}: preparing weights and inputs: {err}")
             continue
         gflop = rows[-1]["gflop_per_image"]
-        times = {}  # (engine, batch) -> (ms, threads, note)
+        samples = {}  # (engine, batch) -> [(ms, threads, note)], one per round
 
-        # facekit
-        fk_cmd = [exe, "--arch", arch, "--weights", spec["weights"], "--repeats", str(args.repeats),
-                  "--warmup", str(args.warmup)] + sum([["--input", p] for p in spec["inputs"]], [])
-        rows, err = common.run_json(fk_cmd, env, what="bench_models")
-        if err:
-            failures.append(f"{arch}: facekit: {err}")
-        for r in rows:
-            t, used = common.facekit_threads(r)
-            threads_seen.setdefault("facekit", set()).add(used)
-            times[("facekit", r["batch"])] = (r["ms"], t, "")
+        def record(key, value):
+            samples.setdefault(key, []).append(value)
 
-        # ONNX Runtime, on the twin exported by the newest torch (else Debian's)
+        # ONNX Runtime runs the twin exported once by the newest torch (else Debian's)
+        onnx_path = None
         if "ort" in engines:
             onnx_path = os.path.join(work, arch + ".onnx")
             ex = dict(spec, onnx=onnx_path, input=spec["inputs"][0], opset=args.opset)
@@ -291,53 +289,72 @@ def main():
                 errs.append(f"{arch}: ONNX export with {py}: {err}")
             if not exported:
                 failures += errs
+                onnx_path = None
             else:
                 versions["ort_export"] = f"exported by torch {exported['torch']}, opset {exported['opset']}"
+
+        # the engines one after the other, --rounds times (a noisy machine's slow minute then hits every
+        # engine alike); each (engine, batch) keeps the median of its rounds
+        for _ in range(args.rounds):
+            fk_cmd = [exe, "--arch", arch, "--weights", spec["weights"], "--repeats", str(args.repeats),
+                      "--warmup", str(args.warmup)] + sum([["--input", p] for p in spec["inputs"]], [])
+            rows, err = common.run_json(fk_cmd, env, what="bench_models")
+            if err:
+                failures.append(f"{arch}: facekit: {err}")
+            for r in rows:
+                t, used = common.facekit_threads(r)
+                threads_seen.setdefault("facekit", set()).add(used)
+                record(("facekit", r["batch"]), (r["ms"], t, ""))
+
+            if onnx_path:
                 rows, err = worker(venv_py, "ort", dict(spec, onnx=onnx_path), env)
                 if err:
                     failures.append(f"{arch}: ONNX Runtime: {err}")
                 for r in rows:
                     threads_seen.setdefault("ort", set()).add(f"intra-op {r['threads']}, inter-op {r['inter_op']}")
                     versions["ort"] = r["version"]
-                    times[("ort", r["batch"])] = (r["ms"], r["threads"], "")
+                    record(("ort", r["batch"]), (r["ms"], r["threads"], ""))
 
-        # the newest PyTorch: eager in both layouts (the faster shown), then torch.compile
-        if "torch" in engines:
-            rows, err = worker(venv_py, "torch", dict(spec, variants=["nchw", "channels_last"]), env)
-            if err:
-                failures.append(f"{arch}: PyTorch (newest): {err}")
-            for r in rows:
-                if "error" in r:
-                    failures.append(f"{arch}: PyTorch (newest) {r['variant']}: {r['error']}")
-                    continue
-                threads_seen.setdefault("torch", set()).add(str(r["threads"]))
-                versions["torch"] = r["version"]
-                best = times.get(("torch", r["batch"]))
-                if best is None or r["ms"] < best[0]:
-                    times[("torch", r["batch"])] = (r["ms"], r["threads"], "NCHW" if r["variant"] == "nchw" else "NHWC")
-            if args.compile:
-                rows, err = worker(venv_py, "torch", dict(spec, variants=["compile"]), env,
-                                   timeout=args.compile_timeout)
+            # the newest PyTorch: eager in both layouts (the faster shown), then torch.compile
+            if "torch" in engines:
+                rows, err = worker(venv_py, "torch", dict(spec, variants=["nchw", "channels_last"]), env)
                 if err:
-                    failures.append(f"{arch}: torch.compile: {err}")
+                    failures.append(f"{arch}: PyTorch (newest): {err}")
+                best = {}
                 for r in rows:
                     if "error" in r:
-                        failures.append(f"{arch}: torch.compile: {r['error']}")
+                        failures.append(f"{arch}: PyTorch (newest) {r['variant']}: {r['error']}")
                         continue
-                    times[("compile", r["batch"])] = (r["ms"], r["threads"], f"compiled in {r['first_s']:.0f} s")
+                    threads_seen.setdefault("torch", set()).add(str(r["threads"]))
+                    versions["torch"] = r["version"]
+                    if r["batch"] not in best or r["ms"] < best[r["batch"]][0]:
+                        best[r["batch"]] = (r["ms"], r["threads"], "NCHW" if r["variant"] == "nchw" else "NHWC")
+                for b, v in best.items():
+                    record(("torch", b), v)
+                if args.compile:
+                    rows, err = worker(venv_py, "torch", dict(spec, variants=["compile"]), env,
+                                       timeout=args.compile_timeout)
+                    if err:
+                        failures.append(f"{arch}: torch.compile: {err}")
+                    for r in rows:
+                        if "error" in r:
+                            failures.append(f"{arch}: torch.compile: {r['error']}")
+                            continue
+                        record(("compile", r["batch"]), (r["ms"], r["threads"], f"compiled in {r['first_s']:.0f} s"))
 
-        # Debian's PyTorch 1.13
-        if "debian" in engines:
-            rows, err = worker(common.DEBIAN_PYTHON, "torch", dict(spec, variants=["nchw"]), env)
-            if err:
-                failures.append(f"{arch}: PyTorch (Debian): {err}")
-            for r in rows:
-                if "error" in r:
-                    failures.append(f"{arch}: PyTorch (Debian): {r['error']}")
-                    continue
-                threads_seen.setdefault("debian", set()).add(str(r["threads"]))
-                versions["debian"] = r["version"]
-                times[("debian", r["batch"])] = (r["ms"], r["threads"], "")
+            # Debian's PyTorch 1.13
+            if "debian" in engines:
+                rows, err = worker(common.DEBIAN_PYTHON, "torch", dict(spec, variants=["nchw"]), env)
+                if err:
+                    failures.append(f"{arch}: PyTorch (Debian): {err}")
+                for r in rows:
+                    if "error" in r:
+                        failures.append(f"{arch}: PyTorch (Debian): {r['error']}")
+                        continue
+                    threads_seen.setdefault("debian", set()).add(str(r["threads"]))
+                    versions["debian"] = r["version"]
+                    record(("debian", r["batch"]), (r["ms"], r["threads"], ""))
+        times = {k: sorted(v)[(len(v) - 1) // 2] for k, v in samples.items()}  # (lower) median of the rounds
         for b in batches:
             results.append((arch, b, gflop, times))
         print(f"# {arch} done", file=sys.stderr, flush=True)
