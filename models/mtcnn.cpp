@@ -8,9 +8,10 @@
 #include <stdexcept>
 
 #include "autograd/node.h"
+#include "data/area_resize.h"
 #include "data/weights.h"
-#include "tensor/elementwise.h"
-#include "tensor/pool.h"
+#include "tensor/creation.h"
+#include "tensor/parallel.h"
 #include "tensor/shape_ops.h"
 
 namespace fk::models::mtcnn {
@@ -23,11 +24,6 @@ struct Candidate {
   std::array<float, 4> reg{};    // the last net's box regression (dx1, dy1, dx2, dy2)
   std::array<float, 10> marks{};  // ONet's landmarks (fractions of the box)
 };
-
-// torch's interpolate(mode="area") = adaptive average pooling; x (1, 3, H, W)
-Tensor resample(const Tensor& x, int64_t h, int64_t w) { return ops::adaptive_avg_pool2d(x, {h, w}); }
-
-Tensor normalise(const Tensor& x) { return ops::mul(ops::sub(x, 127.5), 0.0078125); }
 
 // rerec: make each box a square around its centre, side = the longer side
 void square(std::vector<Candidate>& cs) {
@@ -66,12 +62,29 @@ std::vector<Box> boxes_of(const std::vector<Candidate>& cs) {
   return b;
 }
 
+// MTCNN's input normalisation, (v - 127.5) * 0.0078125, applied by resize_area as it writes
+constexpr float kSub = 127.5f, kMul = 0.0078125f;
+
+// resample + normalise (step 1): the whole image (3, H, W), area-resized to (1, 3, h, w), in one
+// parallel region over output rows
+Tensor pyramid_level(const Tensor& image, int64_t h, int64_t w) {
+  const int64_t H = image.size(1), W = image.size(2);
+  Tensor out = empty_uninitialized({1, 3, h, w});
+  const float* src = image.data<float>();
+  float* dst = out.data<float>();
+  parallel_for(h, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, w * (W / w + 1) * 3)), [&](int64_t r0, int64_t r1) {
+    data::resize_area(src, 3, H, W, {0, H, 0, W}, h, w, kSub, kMul, dst, r0, r1);
+  });
+  return out;
+}
+
 // pad + crop + resample (steps 5 and 7): the in-image part of each box (truncated to int, 1-based
-// clamping as the reference), area-resampled to size x size. Candidates with an empty crop are dropped
-// (both from `cs` and from the crops). Returns (n, 3, size, size), normalised.
+// clamping as the reference), area-resampled to size x size and normalised, straight into the batch,
+// one parallel region over the candidates. Candidates with an empty crop are dropped (both from `cs`
+// and from the crops). Returns (n, 3, size, size). image: (3, H, W) contiguous.
 Tensor crops(const Tensor& image, std::vector<Candidate>& cs, int64_t size) {
   const int64_t H = image.size(1), W = image.size(2);
-  std::vector<Tensor> out;
+  std::vector<data::AreaWindow> windows;
   std::vector<Candidate> kept;
   for (const auto& c : cs) {
     auto trunc = [](float v) {  // float -> int toward zero, saturating
@@ -81,13 +94,20 @@ Tensor crops(const Tensor& image, std::vector<Candidate>& cs, int64_t size) {
     int64_t x = std::max<int64_t>(trunc(c.box[0]), 1), y = std::max<int64_t>(trunc(c.box[1]), 1);
     int64_t ex = std::min<int64_t>(trunc(c.box[2]), W), ey = std::min<int64_t>(trunc(c.box[3]), H);
     if (!(ey > y - 1 && ex > x - 1)) continue;
-    Tensor patch = ops::slice(ops::slice(image, 1, y - 1, ey), 2, x - 1, ex);  // a view: the pool reads it once
-    out.push_back(resample(ops::unsqueeze(patch, 0), size, size));
+    windows.push_back({y - 1, ey, x - 1, ex});
     kept.push_back(c);
   }
   cs = std::move(kept);
-  if (out.empty()) return Tensor();
-  return normalise(ops::cat(out, 0));
+  if (windows.empty()) return Tensor();
+  const int64_t n = int64_t(windows.size());
+  Tensor out = empty_uninitialized({n, 3, size, size});
+  const float* src = image.data<float>();
+  float* dst = out.data<float>();
+  parallel_for_dynamic(n, 1, 4, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      data::resize_area(src, 3, H, W, windows[size_t(i)], size, size, kSub, kMul, dst + i * 3 * size * size, 0, size);
+  });
+  return out;
 }
 
 // runs `net` over `x` in slices of `batch` rows; f(row offset, heads of that slice)
@@ -214,12 +234,12 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
 
   // ---- stage 1: PNet over the pyramid of each image (steps 1-4)
   for (size_t b = 0; b < n_images; ++b) {
-    const Tensor img = ops::unsqueeze(images[b].contiguous(), 0);  // (1, 3, H, W)
-    const int64_t H = img.size(2), W = img.size(3);
+    const Tensor img = images[b].contiguous();  // (3, H, W)
+    const int64_t H = img.size(1), W = img.size(2);
     std::vector<Candidate> all;
     for (double scale : pyramid_scales(std::min(H, W), opts_.min_face_size, opts_.factor)) {
       int64_t hs = int64_t(double(H) * scale + 1), ws = int64_t(double(W) * scale + 1);
-      PNet::Heads out = pnet_->heads(normalise(resample(img, hs, ws)));
+      PNet::Heads out = pnet_->heads(pyramid_level(img, hs, ws));
       Tensor prob = out.prob.contiguous(), reg = out.reg.contiguous();
       const int64_t h = prob.size(2), w = prob.size(3);
       const float* p = prob.data<float>() + h * w;  // channel 1: face
@@ -255,7 +275,7 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
     std::vector<Tensor> batch_crops;
     std::vector<std::pair<size_t, size_t>> owner;  // (image, candidate) of each crop row
     for (size_t b = 0; b < n_images; ++b) {
-      Tensor c = crops(images[b], cands[b], size);
+      Tensor c = crops(images[b].contiguous(), cands[b], size);
       if (!c.defined()) continue;
       batch_crops.push_back(c);
       for (size_t i = 0; i < cands[b].size(); ++i) owner.emplace_back(b, i);

@@ -33,6 +33,40 @@ void check_crop_batch(const char* net, const Tensor& x, int64_t size) {
 // input index of map element (c, h, w) is (w * H + h) * C + c.
 Tensor flatten_nwhc(const Tensor& map) { return flatten(permute(map, {0, 3, 2, 1}), 1); }
 
+// ---- the inference engine's form of the three trunks: conv + PReLU as one FusedConv, then the
+// ceil-mode max pool (if any) on the blocked layout
+struct Stage {
+  fuse::FusedConv conv;
+  int64_t pool_k = 0, pool_s = 0;  // no pool when 0
+  bool pool_ceil = false;
+};
+
+// One stage, or false when the engine cannot run it (then the net keeps its module path).
+bool add_stage(std::vector<Stage>& stages, const Conv2d& conv, const PReLU& prelu, const MaxPool2d* pool) {
+  fuse::ConvParts parts{&conv, nullptr, nullptr, 1.0, fuse::Activation::PReLU, &prelu};
+  if (!fuse::FusedConv::supported(parts)) return false;
+  Stage st;
+  st.conv = fuse::FusedConv(parts);
+  if (pool) {
+    if (!pool->kernel_size.all_equal(pool->kernel_size[0]) || !pool->stride.all_equal(pool->stride[0]) ||
+        !pool->padding.all_equal(0) || !pool->dilation.all_equal(1))
+      return false;
+    st.pool_k = pool->kernel_size[0];
+    st.pool_s = pool->stride[0];
+    st.pool_ceil = pool->ceil_mode;
+  }
+  stages.push_back(std::move(st));
+  return true;
+}
+
+BlockedTensor run_stages(const std::vector<Stage>& stages, BlockedTensor y) {
+  for (const Stage& st : stages) {
+    y = st.conv(y);
+    if (st.pool_k > 0) y = max_pool2d(y, st.pool_k, st.pool_s, 0, st.pool_ceil);
+  }
+  return y;
+}
+
 }  // namespace
 
 // ---- PNet
@@ -49,10 +83,35 @@ PNet::PNet() {
   conv4_2 = register_module("conv4_2", conv(32, 4, 1));
 }
 
+struct PNet::Engine {
+  std::vector<Stage> trunk;
+  fuse::FusedConv prob, reg;  // the two 1x1 heads
+};
+
+PNet::~PNet() = default;
+
+std::unique_ptr<PNet::Engine> PNet::build_engine() const {
+  auto e = std::make_unique<Engine>();
+  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, nullptr) ||
+      !add_stage(e->trunk, *conv3, *prelu3, nullptr))
+    return nullptr;
+  const fuse::ConvParts prob{conv4_1.get()}, reg{conv4_2.get()};
+  if (!fuse::FusedConv::supported(prob) || !fuse::FusedConv::supported(reg)) return nullptr;
+  e->prob = fuse::FusedConv(prob);
+  e->reg = fuse::FusedConv(reg);
+  return e;
+}
+
 PNet::Heads PNet::heads(const Tensor& x) {
   check_image_batch("PNet", x);
   FK_CHECK(x.size(2) >= 12 && x.size(3) >= 12, "PNet: input must be at least 12x12 (its window), got ",
            shape_str(x.shape()));
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      const BlockedTensor h = run_stages(e->trunk, to_blocked(x));
+      return {softmax(to_nchw(e->prob(h)), 1), to_nchw(e->reg(h))};
+    }
+  }
   Tensor h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 10, ceil((H-2)/2), ceil((W-2)/2))
   h = (*prelu2)((*conv2)(h));                   // (N, 16, ., .)
   h = (*prelu3)((*conv3)(h));                   // (N, 32, h, w): one cell per 12x12 window
@@ -81,8 +140,28 @@ RNet::RNet() {
   dense5_2 = register_module("dense5_2", std::make_shared<Linear>(128, 4));
 }
 
+struct RNet::Engine {
+  std::vector<Stage> trunk;
+};
+
+RNet::~RNet() = default;
+
+std::unique_ptr<RNet::Engine> RNet::build_engine() const {
+  auto e = std::make_unique<Engine>();
+  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, pool2.get()) ||
+      !add_stage(e->trunk, *conv3, *prelu3, nullptr))
+    return nullptr;
+  return e;
+}
+
 RNet::Heads RNet::heads(const Tensor& x) {
   check_crop_batch("RNet", x, 24);
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      Tensor h = (*prelu4)((*dense4)(flatten_nwhc(to_nchw(run_stages(e->trunk, to_blocked(x))))));
+      return {softmax((*dense5_1)(h), 1), (*dense5_2)(h)};
+    }
+  }
   Tensor h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 28, 11, 11) for 24x24
   h = (*pool2)((*prelu2)((*conv2)(h)));         // (N, 48, 4, 4)
   h = (*prelu3)((*conv3)(h));                   // (N, 64, 3, 3)
@@ -116,8 +195,28 @@ ONet::ONet() {
   dense6_3 = register_module("dense6_3", std::make_shared<Linear>(256, 10));
 }
 
+struct ONet::Engine {
+  std::vector<Stage> trunk;
+};
+
+ONet::~ONet() = default;
+
+std::unique_ptr<ONet::Engine> ONet::build_engine() const {
+  auto e = std::make_unique<Engine>();
+  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, pool2.get()) ||
+      !add_stage(e->trunk, *conv3, *prelu3, pool3.get()) || !add_stage(e->trunk, *conv4, *prelu4, nullptr))
+    return nullptr;
+  return e;
+}
+
 ONet::Heads ONet::heads(const Tensor& x) {
   check_crop_batch("ONet", x, 48);
+  if (fuse::engine_applies(*this, x)) {
+    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
+      Tensor h = (*prelu5)((*dense5)(flatten_nwhc(to_nchw(run_stages(e->trunk, to_blocked(x))))));
+      return {softmax((*dense6_1)(h), 1), (*dense6_2)(h), (*dense6_3)(h)};
+    }
+  }
   Tensor h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 32, 23, 23) for 48x48
   h = (*pool2)((*prelu2)((*conv2)(h)));         // (N, 64, 10, 10)
   h = (*pool3)((*prelu3)((*conv3)(h)));         // (N, 64, 4, 4)

@@ -9,6 +9,8 @@
 // Before the first Linear the (N, C, H, W) map is flattened in (N, W, H, C) order, an artefact of the
 // TensorFlow conversion that the published dense weights depend on.
 // Input: RGB, NCHW, (x - 127.5) * 0.0078125. forward() returns prob; heads() gives every output.
+// In eval mode without gradients the convolutions run on the CPU inference engine (layers/fuse.h:
+// each conv with its PReLU fused, the pools on the blocked layout); the module path is its spec.
 // Tests: tests/models/test_mtcnn_nets.cpp.
 #pragma once
 
@@ -16,6 +18,7 @@
 
 #include "layers/activation.h"
 #include "layers/conv.h"
+#include "layers/fuse.h"
 #include "layers/linear.h"
 #include "layers/pooling.h"
 #include "models/zoo.h"
@@ -30,6 +33,7 @@ class PNet : public Model {
     Tensor reg;   // (N, 4, h, w): dx1, dy1, dx2, dy2
   };
   PNet();
+  ~PNet() override;
   Heads heads(const Tensor& x);
   Tensor forward(const Tensor& x) override { return heads(x).prob; }
   NamedOutputs forward_outputs(const Tensor& x) override;
@@ -43,6 +47,11 @@ class PNet : public Model {
   std::shared_ptr<PReLU> prelu3;
   std::shared_ptr<Conv2d> conv4_1;  // face / not face, followed by softmax4_1 (softmax over dim 1)
   std::shared_ptr<Conv2d> conv4_2;  // box regression
+
+ private:
+  struct Engine;  // the prepared convolutions (mtcnn_nets.cpp)
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 // Refine net: conv1 3->28 k3, pool1 3/2, conv2 28->48 k3, pool2 3/2, conv3 48->64 k2 (64x3x3),
@@ -54,6 +63,7 @@ class RNet : public Model {
     Tensor reg;   // (N, 4)
   };
   RNet();
+  ~RNet() override;
   Heads heads(const Tensor& x);
   Tensor forward(const Tensor& x) override { return heads(x).prob; }
   NamedOutputs forward_outputs(const Tensor& x) override;
@@ -70,6 +80,11 @@ class RNet : public Model {
   std::shared_ptr<PReLU> prelu4;
   std::shared_ptr<Linear> dense5_1;  // face / not face, followed by softmax5_1
   std::shared_ptr<Linear> dense5_2;  // box regression
+
+ private:
+  struct Engine;
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 // Output net: conv1 3->32 k3, pool1 3/2, conv2 32->64 k3, pool2 3/2, conv3 64->64 k3, pool3 2/2,
@@ -82,6 +97,7 @@ class ONet : public Model {
     Tensor landmarks;  // (N, 10): x1..x5, y1..y5 as fractions of the box width / height
   };
   ONet();
+  ~ONet() override;
   Heads heads(const Tensor& x);
   Tensor forward(const Tensor& x) override { return heads(x).prob; }
   NamedOutputs forward_outputs(const Tensor& x) override;
@@ -102,6 +118,11 @@ class ONet : public Model {
   std::shared_ptr<Linear> dense6_1;  // face / not face, followed by softmax6_1
   std::shared_ptr<Linear> dense6_2;  // box regression
   std::shared_ptr<Linear> dense6_3;  // landmarks
+
+ private:
+  struct Engine;
+  std::unique_ptr<Engine> build_engine() const;
+  fuse::InferencePlan<Engine> plan_;
 };
 
 }  // namespace fk::models

@@ -1,5 +1,6 @@
 // The CPU inference engine (layers/fuse.h, tensor/cpu/conv_blocked.h) on the whole models it runs:
-// for ir_50, ir_se_50, iresnet50, resnet50_vggface2, inception_resnet_v1 and mobilefacenet in float32
+// for ir_50, ir_se_50, iresnet50, resnet50_vggface2, inception_resnet_v1, mobilefacenet and MTCNN's
+// three nets in float32
 // with the deterministic weights of model_case.h, the engine's eval output against the PyTorch
 // recording (the model tests' tolerance, 1e-4 of the output scale) and against the module path
 // (the engine switched off), ir_50 also with the Winograd kernels off; that the engine really ran (fuse::engine_forwards); that it is rebuilt
@@ -14,6 +15,7 @@
 #include "models/iresnet.h"
 #include "models/irse.h"
 #include "models/mobilefacenet.h"
+#include "models/mtcnn_nets.h"
 #include "models/model_case.h"
 #include "models/vggface2.h"
 
@@ -86,6 +88,21 @@ TEST_CASE("engine: inception_resnet_v1 equals PyTorch and the module path (float
 TEST_CASE("engine: mobilefacenet equals PyTorch and the module path (float32)") {
   models::MobileFaceNet model;
   check_engine("mobilefacenet/det", model);
+}
+
+TEST_CASE("engine: MTCNN's PNet (odd sizes, ceil-mode pools), RNet and ONet equal PyTorch and the module path") {
+  SUBCASE("pnet") {
+    models::PNet model;
+    check_engine("mtcnn_nets/pnet_det", model);
+  }
+  SUBCASE("rnet") {
+    models::RNet model;
+    check_engine("mtcnn_nets/rnet_det", model);
+  }
+  SUBCASE("onet") {
+    models::ONet model;
+    check_engine("mtcnn_nets/onet_det", model);
+  }
 }
 
 TEST_CASE("engine: rebuilt after load_state_dict, not used in training, with gradients, in float64 or with hooks") {
