@@ -4,8 +4,8 @@
 //   v = S / n,  S = sum of the input over rows R_i x columns C_j, n = |R_i| * |C_j|,
 //   R_i = [y0 + floor(i*h/oh), y0 + ceil((i+1)*h/oh)),  C_j likewise with w = x1 - x0 (pool_math.h),
 // written as (v - sub) * mul (MTCNN's normalisation, (v - 127.5) * 0.0078125, in the same two steps).
-// S is computed separably (row sums over C_j, then their sum over R_i): O(h*w + h*ow) per channel
-// instead of O(oh*ow*|R|*|C|). The order of the additions differs from adaptive_avg_pool2d's, so the
+// S is computed separably (column sums over R_i, vectorised, then their sum over C_j): O(oh*|R|*w +
+// oh*w) per channel instead of O(oh*ow*|R|*|C|). The order of the additions differs from adaptive_avg_pool2d's, so the
 // results are bit-identical for integer-valued images (every partial sum below 2^24 is exact: any
 // 8-bit photo up to 65,000 pixels per window) and within rounding otherwise.
 // Tests: tests/data/test_area_resize.cpp.

@@ -54,14 +54,28 @@ BlockedTensor max_pool2d(const BlockedTensor& x, int64_t k, int64_t s, int64_t p
                    const float* xpl = xp + plane * H * W * 16;
                    for (int64_t ow = 0; ow < OW; ++ow) {
                      const cpu::MaxWindow ww = cpu::max_window(ow, k, s, p, 1, W);
-                     // 16 channels at once; a NaN wins, as in PyTorch
+                     const int64_t cols = ww.i1 - ww.i0;
+                     // 16 channels at once; a NaN wins, as in PyTorch. Full windows of 2 or 3
+                     // columns (MTCNN's and ResNet's pools) with the column loop unrolled.
                      v16 m = -INFINITY - v16{};
-                     for (int64_t ih = wh.i0; ih < wh.i1; ++ih)
-                       for (int64_t iw = ww.i0; iw < ww.i1; ++iw) {
-                         v16 v;
-                         std::memcpy(&v, xpl + (ih * W + iw) * 16, sizeof v);
-                         m = ((v > m) | (v != v)) ? v : m;
+                     auto take = [&](const float* at) {
+                       v16 v;
+                       std::memcpy(&v, at, sizeof v);
+                       m = ((v > m) | (v != v)) ? v : m;
+                     };
+                     for (int64_t ih = wh.i0; ih < wh.i1; ++ih) {
+                       const float* row = xpl + (ih * W + ww.i0) * 16;
+                       if (cols == 2) {
+                         take(row);
+                         take(row + 16);
+                       } else if (cols == 3) {
+                         take(row);
+                         take(row + 16);
+                         take(row + 32);
+                       } else {
+                         for (int64_t c = 0; c < cols; ++c) take(row + c * 16);
                        }
+                     }
                      std::memcpy(yp + (i * OW + ow) * 16, &m, sizeof m);
                    }
                  }
