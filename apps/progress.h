@@ -44,4 +44,13 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// After a folder: "facekit: detect: 384 images in 3.21 s (119.6 images/s)" on stderr (nothing for a
+// single image).
+inline void report_throughput(const char* command, size_t images, std::chrono::steady_clock::time_point start) {
+  if (images < 2) return;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "facekit: %s: %zu images in %.2f s (%.1f images/s)\n", command, images, s,
+               s > 0 ? double(images) / s : 0.0);
+}
+
 }  // namespace fk::apps

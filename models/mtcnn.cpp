@@ -10,6 +10,7 @@
 #include "autograd/node.h"
 #include "data/area_resize.h"
 #include "data/weights.h"
+#include "tensor/cpu/denormals.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 #include "tensor/shape_ops.h"
@@ -228,6 +229,7 @@ std::vector<Face> Detector::detect(const Tensor& image) const { return detect(st
 
 std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& images) const {
   autograd::NoGrad no_grad;
+  cpu::FlushDenormals ftz;  // this thread; the kernels' worker threads set it themselves
   const size_t n_images = images.size();
   for (const auto& im : images) check_image(im);
   std::vector<std::vector<Candidate>> cands(n_images);
