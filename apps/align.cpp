@@ -9,6 +9,7 @@
 // (<stem>_0.png, _1.png, ... largest first). Images without a face are listed on stderr and in the
 // summary; unreadable files too, and they make the exit code 1.
 // Tests: tests/apps/test_detect_align.cpp.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -49,11 +50,13 @@ int run_align(const AlignArgs& args) {
   int64_t faces_written = 0, failures = 0;
   std::vector<std::string> no_face;
   Progress progress("align", int64_t(files.size()));
+  auto images = prefetch_images(files);  // the next images decode while this one is detected
+  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < files.size(); ++i) {
     const ImageFile& file = files[i];
     progress.update(int64_t(i), file.relative);
     try {
-      data::Image img = data::read_image(file.path);
+      data::Image img = next_image(*images);
       auto faces = detector->detect(data::image_to_tensor(img));
       if (faces.empty()) {
         no_face.push_back(file.path);
@@ -75,6 +78,7 @@ int run_align(const AlignArgs& args) {
   }
   progress.update(int64_t(files.size()));
   progress.done();
+  report_throughput("align", files.size(), start);
   for (const auto& p : no_face) std::cerr << "no face: " << p << "\n";
   std::printf("aligned %lld faces from %zu images into %s (%s); %zu without a face, %lld unreadable\n",
               (long long)faces_written, files.size(), args.out_dir.c_str(), args.tmpl.c_str(), no_face.size(),

@@ -56,9 +56,7 @@ int run_detect(const DetectArgs& args) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   int failures = 0;
   Progress progress("detect", int64_t(files.size()));
-  std::vector<std::string> paths;
-  for (const auto& f : files) paths.push_back(f.path);
-  data::ImagePrefetcher images(paths);  // the next images decode while this one is detected
+  auto images = prefetch_images(files);  // the next images decode while this one is detected
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < files.size(); ++i) {
     const ImageFile& file = files[i];
@@ -66,9 +64,7 @@ int run_detect(const DetectArgs& args) {
     nlohmann::ordered_json entry;
     entry["path"] = file.path;
     try {
-      data::ImagePrefetcher::Item item = images.next();
-      if (!item.error.empty()) throw std::runtime_error(item.error);
-      data::Image& img = item.image;
+      data::Image img = next_image(*images);
       auto faces = detector->detect(data::image_to_tensor(img));
       entry["width"] = img.width;
       entry["height"] = img.height;

@@ -7,6 +7,7 @@
 // unreadable files are listed and skipped; unreadable ones make the exit code 1 (the gallery is still
 // written). With --no-detect the images are taken as already-cropped faces (resized to the input).
 // Tests: tests/apps/test_embed.cpp.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -59,11 +60,13 @@ int run_embed(const EmbedArgs& args) {
   };
   std::vector<std::string> no_face, unreadable;
   Progress progress("embed", int64_t(files.size()));
+  auto images = prefetch_images(files);  // the next images decode while this one is processed
+  const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < files.size(); ++i) {
     const ImageFile& file = files[i];
     progress.update(int64_t(i), file.relative);
     try {
-      data::Image img = data::read_image(file.path);
+      data::Image img = next_image(*images);
       if (detector) {
         auto faces = detector->detect(data::image_to_tensor(img));  // largest first
         if (faces.empty()) {
@@ -85,6 +88,7 @@ int run_embed(const EmbedArgs& args) {
   flush();
   progress.update(int64_t(files.size()));
   progress.done();
+  report_throughput("embed", files.size(), start);
   FK_CHECK(!g.labels.empty(), args.dir, ": no face found in any of the ", files.size(), " images");
   g.embeddings = from_buffer(rows.data(), {g.size(), dim}, DType::Float32);
   models::save_gallery(args.out, g);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 
 #include "tensor/error.h"
 
@@ -71,6 +72,19 @@ std::vector<ImageFile> collect_images(const std::vector<std::string>& args) {
     }
   }
   return out;
+}
+
+std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFile>& files) {
+  std::vector<std::string> paths;
+  paths.reserve(files.size());
+  for (const auto& f : files) paths.push_back(f.path);
+  return std::make_unique<data::ImagePrefetcher>(std::move(paths));
+}
+
+data::Image next_image(data::ImagePrefetcher& images) {
+  data::ImagePrefetcher::Item item = images.next();
+  if (!item.error.empty()) throw std::runtime_error(item.error);
+  return std::move(item.image);
 }
 
 }  // namespace fk::apps

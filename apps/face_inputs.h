@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/prefetch.h"
 #include "models/mtcnn.h"
 
 namespace fk::apps {
@@ -36,5 +37,10 @@ struct ImageFile {
 // folders are walked recursively for .jpg/.jpeg/.png/.bmp files (any case), sorted by path. A
 // missing path is listed too: reading it fails in its turn, so the other files are still processed.
 std::vector<ImageFile> collect_images(const std::vector<std::string>& args);
+
+// The files' images, decoded one or a few ahead on a worker thread while the caller works
+// (data/prefetch.h), and the next of them, its read error thrown as std::runtime_error.
+std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFile>& files);
+data::Image next_image(data::ImagePrefetcher& images);
 
 }  // namespace fk::apps
