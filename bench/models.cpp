@@ -12,9 +12,11 @@
 //
 // Output per input: {"name", "input": [N, C, H, W], "batch", "ms" (median), "times" (every timed run),
 // "threads" (omp_get_max_threads()), "blas_threads" (openblas_get_num_threads(), -1 when OpenBLAS is not
-// in the process)}. Threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.
+// in the process), "rss_mb" (the process's peak resident set so far, MiB)}. Threads: OMP_NUM_THREADS /
+// OPENBLAS_NUM_THREADS.
 #include <dlfcn.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cctype>
@@ -68,10 +70,12 @@ void time_model(const std::string& name, models::Model& model, const Tensor& x, 
   times += "]";
   std::sort(ms.begin(), ms.end());
   double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // the process's peak so far (Linux: KiB)
   std::printf("{\"name\": \"%s\", \"input\": %s, \"batch\": %lld, \"ms\": %.3f, \"times\": %s, \"threads\": %d, "
-              "\"blas_threads\": %d}\n",
+              "\"blas_threads\": %d, \"rss_mb\": %.1f}\n",
               name.c_str(), shape_json(x.shape()).c_str(), (long long)x.size(0), median, times.c_str(),
-              omp_get_max_threads(), blas_threads());
+              omp_get_max_threads(), blas_threads(), double(usage.ru_maxrss) / 1024.0);
   std::fflush(stdout);
 }
 

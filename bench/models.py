@@ -23,8 +23,10 @@ An anchor that is absent is skipped with the reason.
 
 Columns: ms per batch; in brackets the other engine's time / facekit's (< 1: the other is faster);
 facekit's GFLOP/s and its share of the FMA peak measured by bench_fma_peak on the same threads.
+A second table gives each engine's peak resident memory (MiB) once its runs of a batch size are done:
+run with --batches 8 for the peak of a batch-8 forward alone.
 
-  python3 bench/models.py [--threads 2] [--repeats 7] [--warmup 2] [--batches 1,8,32] [--build build]
+  python3 bench/models.py [--threads 2] [--repeats 7] [--warmup 2] [--rounds 3] [--batches 1,8,32] [--build build]
                           [--venv ~/.cache/facekit/anchors] [--compile] [--engines facekit,ort,torch,debian]
                           [arch ...]       (default: ir_50 iresnet50 resnet50_vggface2 inception_resnet_v1
                                             mobilefacenet; any zoo architecture by name)
@@ -49,6 +51,12 @@ INPUT_SEED = 20260601
 
 def emit(**row):
     print(json.dumps(row), flush=True)
+
+
+def peak_rss_mb():
+    """this process's peak resident set so far, MiB (Linux reports KiB)"""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def twin_model(torch, torch_twins, arch, weights):
@@ -155,7 +163,7 @@ def worker_torch(spec):
                     first_s = time.perf_counter() - t0
                     ms, ts = common.median_times(lambda: m(x), spec["repeats"], spec["warmup"])
                 emit(engine="torch", variant=variant, batch=b, ms=ms, times=ts, first_s=first_s,
-                     threads=torch.get_num_threads(), version=torch.__version__)
+                     threads=torch.get_num_threads(), version=torch.__version__, rss_mb=peak_rss_mb())
         except Exception as e:  # one variant failing (a layout, the compiler) leaves the others
             emit(engine="torch", variant=variant, error=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
 
@@ -175,7 +183,8 @@ def worker_ort(spec):
         x = np.load(p)
         ms, ts = common.median_times(lambda: sess.run(None, {name: x}), spec["repeats"], spec["warmup"])
         emit(engine="ort", batch=b, ms=ms, times=ts, threads=so.intra_op_num_threads,
-             inter_op=so.inter_op_num_threads, providers=sess.get_providers(), version=ort.__version__)
+             inter_op=so.inter_op_num_threads, providers=sess.get_providers(), version=ort.__version__,
+             rss_mb=peak_rss_mb())
 
 
 WORKERS = {"prepare": worker_prepare, "export": worker_export, "torch": worker_torch, "ort": worker_ort}
@@ -257,7 +266,7 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="fk-bench-models-") if not args.keep else None
     work = args.keep or tmp.name
     os.makedirs(work, exist_ok=True)
-    results, threads_seen, versions, failures = [], {}, {}, []
+    results, threads_seen, versions, failures, rss_rows = [], {}, {}, [], []
     for arch in archs:
         c, h, w = shapes[arch]
         if not h:  # PNet takes any size: a 640x480 photo's first pyramid level, as bench_models
@@ -271,6 +280,7 @@ def main():
             continue
         gflop = rows[-1]["gflop_per_image"]
         samples = {}  # (engine, batch) -> [(ms, threads, note)], one per round
+        rss = {}  # (engine, batch) -> peak RSS (MiB) of the engine's process once that batch has run
 
         def record(key, value):
             samples.setdefault(key, []).append(value)
@@ -305,6 +315,7 @@ def main():
                 t, used = common.facekit_threads(r)
                 threads_seen.setdefault("facekit", set()).add(used)
                 record(("facekit", r["batch"]), (r["ms"], t, ""))
+                rss[("facekit", r["batch"])] = r.get("rss_mb")
 
             if onnx_path:
                 rows, err = worker(venv_py, "ort", dict(spec, onnx=onnx_path), env)
@@ -314,6 +325,7 @@ def main():
                     threads_seen.setdefault("ort", set()).add(f"intra-op {r['threads']}, inter-op {r['inter_op']}")
                     versions["ort"] = r["version"]
                     record(("ort", r["batch"]), (r["ms"], r["threads"], ""))
+                    rss[("ort", r["batch"])] = r.get("rss_mb")
 
             # the newest PyTorch: eager in both layouts (the faster shown), then torch.compile
             if "torch" in engines:
@@ -327,6 +339,8 @@ def main():
                         continue
                     threads_seen.setdefault("torch", set()).add(str(r["threads"]))
                     versions["torch"] = r["version"]
+                    if r["variant"] == "nchw":  # the first variant: its peak is not the other's
+                        rss[("torch", r["batch"])] = r.get("rss_mb")
                     if r["batch"] not in best or r["ms"] < best[r["batch"]][0]:
                         best[r["batch"]] = (r["ms"], r["threads"], "NCHW" if r["variant"] == "nchw" else "NHWC")
                 for b, v in best.items():
@@ -354,9 +368,11 @@ def main():
                     threads_seen.setdefault("debian", set()).add(str(r["threads"]))
                     versions["debian"] = r["version"]
                     record(("debian", r["batch"]), (r["ms"], r["threads"], ""))
+                    rss[("debian", r["batch"])] = r.get("rss_mb")
         times = {k: sorted(v)[(len(v) - 1) // 2] for k, v in samples.items()}  # (lower) median of the rounds
         for b in batches:
             results.append((arch, b, gflop, times))
+        rss_rows.append((arch, rss))
         print(f"# {arch} done", file=sys.stderr, flush=True)
 
     # ---- the table
@@ -396,6 +412,17 @@ def main():
         row = [arch, str(b), f"{gflop:.2f}", f"{fk_ms:.1f}" if fk_ms else "-"] + cells \
             + [f"{rate:.0f}" if rate else "-", pct]
         print("| " + " | ".join(row) + " |")
+    print()
+    print(f"Peak RSS (MiB) of each engine's process once its batch-b runs are done (batches run in the order "
+          f"{','.join(map(str, batches))}; PyTorch (newest): its NCHW runs, which come first):")
+    print()
+    rss_cols = [k for k in ["facekit", "ort", "torch", "debian"] if k == "facekit" or k in engines]
+    print("| model | batch | " + " | ".join(rss_cols) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in rss_cols) + " |")
+    for arch, rss in rss_rows:
+        for b in batches:
+            vals = [rss.get((k, b)) for k in rss_cols]
+            print(f"| {arch} | {b} | " + " | ".join("-" if v is None else f"{v:.0f}" for v in vals) + " |")
     for f in failures:
         print("# FAILED: " + f)
     if tmp:
