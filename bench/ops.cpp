@@ -7,7 +7,9 @@
 //   bench_ops [--repeats R] --conv N,C,H,W,K,R,S,stride,pad [--conv ...]
 //                                          forward convolutions of x (N,C,H,W) with w (K,C,R,S), random
 //                                          values, no bias; each line also gives "conv" (the 9 numbers)
-//                                          and "gflop" (2 N K Ho Wo C R S / 1e9)
+//                                          and "gflop" (2 N K Ho Wo C R S / 1e9); then the same conv in the
+//                                          inference engine (name + " engine": layers/fuse.h's FusedConv
+//                                          on the blocked input, its kernel chosen as in a model)
 #include <dlfcn.h>
 #include <omp.h>
 
@@ -20,7 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "autograd/node.h"
 #include "autograd/ops.h"
+#include "layers/conv.h"
+#include "layers/fuse.h"
+#include "tensor/blocked.h"
 #include "tensor/random.h"
 
 using namespace fk;
@@ -72,6 +78,15 @@ static int run_convs(const std::vector<std::string>& specs, int repeats) {
                   (long long)stride, (long long)c, (long long)k, (long long)h, (long long)w, (long long)n);
     std::snprintf(extra, sizeof extra, ", \"conv\": [%s], \"gflop\": %.6f", spec.c_str(), gflop);
     report(name, median_ms([&] { ops::conv2d(x, wt, Tensor(), o); }, repeats), extra);
+    if (s == r) {  // square kernels: as a zoo model's Conv2d
+      Conv2d conv(c, k, r, stride, pad, 1, 1, false);
+      conv.weight = wt;
+      conv.eval();
+      fuse::FusedConv fused(fuse::ConvParts{&conv});
+      const BlockedTensor xb = to_blocked(x);
+      autograd::NoGrad ng;
+      report(std::string(name) + " engine", median_ms([&] { fused(xb); }, repeats), extra);
+    }
   }
   return 0;
 }

@@ -179,10 +179,13 @@ def main():
             print("| " + " | ".join([name, f"{ms:.2f}" if ms else "-"] + cells) + " |")
     if convs:
         print()
-        print("IR-50's 3x3 convolutions (pad 1; x in IR-50: how often one forward runs it):")
+        print("IR-50's 3x3 convolutions (pad 1; x in IR-50: how often one forward runs it). facekit: ops::conv2d,")
+        print("the autograd op that training and the module path use; engine: the inference engine's FusedConv")
+        print("on the blocked layout (Winograd where a model would use it), what eval-mode models run; the")
+        print("ratios are PyTorch's time over the engine's:")
         print()
-        heads = ["convolution", "x in IR-50", "GFLOP", "facekit ms", "facekit GFLOP/s", "% of FMA peak"] \
-            + [f"{l} ms (ratio)" for l in labels]
+        heads = ["convolution", "x in IR-50", "GFLOP", "facekit ms", "facekit GFLOP/s", "% of FMA peak",
+                 "engine ms", "engine GFLOP/s", "engine % of peak"] + [f"{l} ms (ratio to the engine)" for l in labels]
         print("| " + " | ".join(heads) + " |")
         print("| --- | " + " | ".join("---:" for _ in heads[1:]) + " |")
         for v, times in convs:
@@ -190,10 +193,14 @@ def main():
             ms, t, gflop = ours.get(name, (None, None, None))
             rate = gflop / (ms / 1e3) if ms and gflop else None
             pct = f"{100 * rate / peak['gflops']:.0f} %" if rate and peak else "-"
-            cells = [common.cell(theirs.get(l, {}).get(name, (None, None))[0], ms,
-                                 theirs.get(l, {}).get(name, (None, None))[1], t) for l in labels]
+            ems, et, _ = ours.get(name + " engine", (None, None, None))
+            erate = gflop / (ems / 1e3) if ems and gflop else None
+            epct = f"{100 * erate / peak['gflops']:.0f} %" if erate and peak else "-"
+            cells = [common.cell(theirs.get(l, {}).get(name, (None, None))[0], ems,
+                                 theirs.get(l, {}).get(name, (None, None))[1], et) for l in labels]
             row = [name, str(times), f"{gflop:.3f}" if gflop else "-", f"{ms:.2f}" if ms else "-",
-                   f"{rate:.0f}" if rate else "-", pct] + cells
+                   f"{rate:.0f}" if rate else "-", pct, f"{ems:.2f}" if ems else "-",
+                   f"{erate:.0f}" if erate else "-", epct] + cells
             print("| " + " | ".join(row) + " |")
     for f in failures:
         print("# FAILED: " + f)
