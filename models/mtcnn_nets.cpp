@@ -156,16 +156,16 @@ std::unique_ptr<RNet::Engine> RNet::build_engine() const {
 
 RNet::Heads RNet::heads(const Tensor& x) {
   check_crop_batch("RNet", x, 24);
-  if (fuse::engine_applies(*this, x)) {
-    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
-      Tensor h = (*prelu4)((*dense4)(flatten_nwhc(to_nchw(run_stages(e->trunk, to_blocked(x))))));
-      return {softmax((*dense5_1)(h), 1), (*dense5_2)(h)};
-    }
+  const Engine* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
+  Tensor h;
+  if (e) {
+    h = to_nchw(run_stages(e->trunk, to_blocked(x)));
+  } else {
+    h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 28, 11, 11) for 24x24
+    h = (*pool2)((*prelu2)((*conv2)(h)));  // (N, 48, 4, 4)
+    h = (*prelu3)((*conv3)(h));            // (N, 64, 3, 3)
   }
-  Tensor h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 28, 11, 11) for 24x24
-  h = (*pool2)((*prelu2)((*conv2)(h)));         // (N, 48, 4, 4)
-  h = (*prelu3)((*conv3)(h));                   // (N, 64, 3, 3)
-  h = (*prelu4)((*dense4)(flatten_nwhc(h)));    // (N, 128)
+  h = (*prelu4)((*dense4)(flatten_nwhc(h)));  // (N, 128)
   return {softmax((*dense5_1)(h), 1), (*dense5_2)(h)};
 }
 
@@ -211,17 +211,17 @@ std::unique_ptr<ONet::Engine> ONet::build_engine() const {
 
 ONet::Heads ONet::heads(const Tensor& x) {
   check_crop_batch("ONet", x, 48);
-  if (fuse::engine_applies(*this, x)) {
-    if (const Engine* e = plan_.get([&] { return build_engine(); })) {
-      Tensor h = (*prelu5)((*dense5)(flatten_nwhc(to_nchw(run_stages(e->trunk, to_blocked(x))))));
-      return {softmax((*dense6_1)(h), 1), (*dense6_2)(h), (*dense6_3)(h)};
-    }
+  const Engine* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
+  Tensor h;
+  if (e) {
+    h = to_nchw(run_stages(e->trunk, to_blocked(x)));
+  } else {
+    h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 32, 23, 23) for 48x48
+    h = (*pool2)((*prelu2)((*conv2)(h)));  // (N, 64, 10, 10)
+    h = (*pool3)((*prelu3)((*conv3)(h)));  // (N, 64, 4, 4)
+    h = (*prelu4)((*conv4)(h));            // (N, 128, 3, 3)
   }
-  Tensor h = (*pool1)((*prelu1)((*conv1)(x)));  // (N, 32, 23, 23) for 48x48
-  h = (*pool2)((*prelu2)((*conv2)(h)));         // (N, 64, 10, 10)
-  h = (*pool3)((*prelu3)((*conv3)(h)));         // (N, 64, 4, 4)
-  h = (*prelu4)((*conv4)(h));                   // (N, 128, 3, 3)
-  h = (*prelu5)((*dense5)(flatten_nwhc(h)));    // (N, 256)
+  h = (*prelu5)((*dense5)(flatten_nwhc(h)));  // (N, 256)
   return {softmax((*dense6_1)(h), 1), (*dense6_2)(h), (*dense6_3)(h)};
 }
 
