@@ -118,6 +118,7 @@ FusedConv::FusedConv(const ConvParts& p) {
   g_.PW = c.padding[1];
   g_.depthwise = c.groups != 1;
   act_ = p.act;
+  winograd_allowed_ = p.winograd;
 
   // fold: w'[oc] = w[oc] * s[oc] * scale, b'[oc] = ((b[oc] - mean) * s + beta) * scale
   std::vector<double> w = values(c.weight);
@@ -154,7 +155,7 @@ BlockedTensor FusedConv::operator()(const BlockedTensor& x, const BlockedTensor*
   FK_CHECK(g.OH > 0 && g.OW > 0, "FusedConv: input ", g.H, "x", g.W, " is smaller than the ", g.KH, "x", g.KW,
            " kernel");
   if (packed_.empty()) {  // the first call: choose the kernel for this map size and pack for it
-    g_.winograd = winograd_applies(g);
+    g_.winograd = winograd_allowed_ && winograd_applies(g);
     g.winograd = g_.winograd;
     packed_.resize(size_t(cpu::pack_conv_weights_blocked(g_, folded_.data(), nullptr)));
     cpu::pack_conv_weights_blocked(g_, folded_.data(), packed_.data());

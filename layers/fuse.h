@@ -34,6 +34,7 @@ struct ConvParts {
   double scale = 1.0;                      // output multiplied by this (after bn_after)
   Activation act = Activation::None;
   const PReLU* prelu = nullptr;            // with act == PReLU: one slope or one per output channel
+  bool winograd = true;                    // false: never Winograd, always the direct kernel
 };
 
 class FusedConv {
@@ -50,6 +51,8 @@ class FusedConv {
   BlockedTensor operator()(const BlockedTensor& x, const BlockedTensor* residual = nullptr,
                            bool residual_after_act = false) const;
   int64_t out_channels() const { return g_.OC; }
+  // Whether the first call chose Winograd (false before the first call).
+  bool uses_winograd() const { return g_.winograd; }
 
  private:
   mutable cpu::BlockedConvGeometry g_;  // N, H, W, OH, OW filled per call; winograd by the first call
@@ -57,6 +60,7 @@ class FusedConv {
   mutable std::vector<float> packed_;   // then packed for the chosen kernel
   std::vector<float> bias_, slope_, pre_scale_, pre_shift_;
   Activation act_ = Activation::None;
+  bool winograd_allowed_ = true;
 };
 
 // SEModule on the blocked layout: y * sigmoid(fc2(relu(fc1(mean_hw(y))))) (+ residual), the gate

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <filesystem>
-#include <numeric>
 #include <stdexcept>
 
 #include "autograd/node.h"
@@ -49,35 +49,23 @@ void regress(std::vector<Candidate>& cs) {
   }
 }
 
-template <class T>
-std::vector<T> take(const std::vector<T>& v, const std::vector<int64_t>& idx) {
-  std::vector<T> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) out.push_back(v[size_t(i)]);
-  return out;
-}
+// The detector's reusable storage, one per thread (capacities only grow): NMS runs on the candidates
+// in place without allocating once the largest lists have been seen.
+struct Scratch {
+  NmsScratch nms;
+  std::vector<Candidate> kept;
+};
 
-std::vector<Box> boxes_of(const std::vector<Candidate>& cs) {
-  std::vector<Box> b;
-  for (const auto& c : cs) b.push_back(c.box);
-  return b;
+// NMS over cs in place: cs becomes the kept candidates in the flavour's output order (mtcnn_nms.h)
+void nms_in_place(std::vector<Candidate>& cs, NmsKind kind, double threshold, Scratch& s) {
+  nms(cs.size(), [&](size_t i) -> const Box& { return cs[i].box; }, kind, threshold, s.nms);
+  s.kept.clear();
+  for (uint32_t i : s.nms.keep) s.kept.push_back(cs[i]);
+  cs.swap(s.kept);
 }
 
 // MTCNN's input normalisation, (v - 127.5) * 0.0078125, applied by resize_area as it writes
 constexpr float kSub = 127.5f, kMul = 0.0078125f;
-
-// resample + normalise (step 1): the whole image (3, H, W), area-resized to (1, 3, h, w), in one
-// parallel region over output rows
-Tensor pyramid_level(const Tensor& image, int64_t h, int64_t w) {
-  const int64_t H = image.size(1), W = image.size(2);
-  Tensor out = empty_uninitialized({1, 3, h, w});
-  const float* src = image.data<float>();
-  float* dst = out.data<float>();
-  parallel_for(h, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, w * (W / w + 1) * 3)), [&](int64_t r0, int64_t r1) {
-    data::resize_area(src, 3, H, W, {0, H, 0, W}, h, w, kSub, kMul, dst, r0, r1);
-  });
-  return out;
-}
 
 // pad + crop + resample (steps 5 and 7): the in-image part of each box (truncated to int, 1-based
 // clamping as the reference), area-resampled to size x size and normalised, straight into the batch,
@@ -120,6 +108,138 @@ void in_batches(Net& net, const Tensor& x, int64_t batch, F f) {
   }
 }
 
+// ---- stage 1 (steps 1-4): the pyramid of every image through PNet, in two parallel regions for all
+// images and scales together. The first resamples every level (area resize + normalisation) in pieces
+// of rows. The second runs PNet on bands of output rows: PNet is fully convolutional, output row y
+// reads input rows 2y .. 2y+11, so a band of output rows [y0, y1) is PNet on input rows
+// [2*y0, 2*y1 + 10) alone (the even offset keeps the ceil-mode pool's windows), and the bands of all
+// levels are items handed out to the threads, largest level first, each running the whole net
+// single-threaded on a band small enough for its maps to stay in cache. The first band runs before
+// the region with every thread: that call prepares the engine (packs the weights, fixes the kernels),
+// after which PNet::heads only reads the model and is safe to call from several threads.
+
+// PNet output rows per band: ~4-9 % extra work on the 10-row overlaps, maps of a band of a
+// 640-pixel-wide level within L2
+constexpr int64_t kBandRows = 16;
+// pyramid rows per resampling piece
+constexpr int64_t kResampleRows = 8;
+
+struct PyramidLevel {
+  size_t image;
+  float scale;
+  int64_t hs, ws;  // resampled size
+  int64_t h;       // PNet output rows: ceil((hs - 2) / 2) - 4
+  Tensor input;    // (1, 3, hs, ws), normalised
+};
+
+struct PNetBand {
+  size_t level;
+  int64_t y0, y1;  // PNet output rows
+  std::vector<Candidate> cands;
+};
+
+// the windows of one band with face probability >= threshold, boxes in image pixels (step 2)
+void band_candidates(const PNet::Heads& out, PNetBand& band, float scale, double threshold) {
+  std::vector<Candidate>& cs = band.cands;
+  const Tensor prob = out.prob.contiguous(), reg = out.reg.contiguous();
+  const int64_t h = prob.size(2), w = prob.size(3);
+  FK_CHECK(h == band.y1 - band.y0, "mtcnn: a PNet band gave ", h, " rows, expected ", band.y1 - band.y0);
+  const float* p = prob.data<float>() + h * w;  // channel 1: face
+  const float* r = reg.data<float>();
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x) {
+      const float score = p[y * w + x];
+      if (!(double(score) >= threshold)) continue;
+      const float gx = float(x), gy = float(band.y0 + y);
+      Candidate c;
+      c.box = {std::floor((2.0f * gx + 1.0f) / scale), std::floor((2.0f * gy + 1.0f) / scale),
+               std::floor((2.0f * gx + 12.0f) / scale), std::floor((2.0f * gy + 12.0f) / scale), score};
+      for (int k = 0; k < 4; ++k) c.reg[size_t(k)] = r[(k * h + y) * w + x];
+      cs.push_back(c);
+    }
+}
+
+// the candidates of every image after PNet, NMS, PNet's regression and squaring (steps 1-4)
+std::vector<std::vector<Candidate>> propose(PNet& pnet, const std::vector<Tensor>& images,
+                                            const DetectorOptions& opts, Scratch& scratch) {
+  std::vector<Tensor> imgs;
+  std::vector<PyramidLevel> levels;
+  for (size_t b = 0; b < images.size(); ++b) {
+    imgs.push_back(images[b].contiguous());  // (3, H, W)
+    const int64_t H = imgs[b].size(1), W = imgs[b].size(2);
+    for (double scale : pyramid_scales(std::min(H, W), opts.min_face_size, opts.factor)) {
+      const int64_t hs = int64_t(double(H) * scale + 1), ws = int64_t(double(W) * scale + 1);
+      levels.push_back({b, float(scale), hs, ws, (hs - 1) / 2 - 4, empty_uninitialized({1, 3, hs, ws})});
+    }
+  }
+  // resampling: (level, first row) pieces
+  std::vector<std::pair<size_t, int64_t>> pieces;
+  for (size_t l = 0; l < levels.size(); ++l)
+    for (int64_t r = 0; r < levels[l].hs; r += kResampleRows) pieces.emplace_back(l, r);
+  parallel_for_dynamic(int64_t(pieces.size()), 1, 1 << 20, [&](int64_t i0, int64_t i1) {
+    cpu::FlushDenormals ftz;
+    for (int64_t i = i0; i < i1; ++i) {
+      PyramidLevel& L = levels[pieces[size_t(i)].first];
+      const Tensor& img = imgs[L.image];
+      const int64_t H = img.size(1), W = img.size(2), r0 = pieces[size_t(i)].second;
+      data::resize_area(img.data<float>(), 3, H, W, {0, H, 0, W}, L.hs, L.ws, kSub, kMul,
+                        L.input.data<float>(), r0, std::min(L.hs, r0 + kResampleRows));
+    }
+  });
+
+  std::vector<PNetBand> bands;
+  for (size_t l = 0; l < levels.size(); ++l)
+    for (int64_t y = 0; y < levels[l].h; y += kBandRows) {
+      // a last band of one row may read only 11 input rows (when hs is odd): it joins the band before
+      if (levels[l].h - y == 1 && y > 0) {
+        bands.back().y1 = levels[l].h;
+        break;
+      }
+      bands.push_back({l, y, std::min(levels[l].h, y + kBandRows), {}});
+    }
+  auto run_band = [&](PNetBand& band) {
+    const PyramidLevel& L = levels[band.level];
+    const int64_t r0 = 2 * band.y0, r1 = std::min(L.hs, 2 * band.y1 + 10);
+    band_candidates(pnet.heads(ops::slice(L.input, 2, r0, r1).contiguous()), band, L.scale, opts.thresholds[0]);
+  };
+  if (!bands.empty()) run_band(bands[0]);
+  std::vector<std::exception_ptr> errors(bands.size());
+  parallel_for_dynamic(int64_t(bands.size()) - 1, 1, 1 << 20, [&](int64_t i0, int64_t i1) {
+    autograd::NoGrad no_grad;  // per thread
+    cpu::FlushDenormals ftz;
+    for (int64_t i = i0 + 1; i < i1 + 1; ++i) {
+      try {
+        run_band(bands[size_t(i)]);
+      } catch (...) {
+        errors[size_t(i)] = std::current_exception();
+      }
+    }
+  });
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  // per level NMS 0.5, per image NMS 0.7 across levels, then PNet's regression and squaring
+  std::vector<std::vector<Candidate>> cands(images.size());
+  std::vector<Candidate> level;
+  for (size_t l = 0, bi = 0; l < levels.size(); ++l) {
+    level.clear();
+    for (; bi < bands.size() && bands[bi].level == l; ++bi) level.insert(level.end(), bands[bi].cands.begin(), bands[bi].cands.end());
+    nms_in_place(level, NmsKind::Torchvision, 0.5, scratch);
+    auto& all = cands[levels[l].image];
+    all.insert(all.end(), level.begin(), level.end());
+  }
+  for (auto& all : cands) {
+    nms_in_place(all, NmsKind::Torchvision, 0.7, scratch);
+    for (auto& c : all) {  // PNet's regression uses w = x2 - x1 (no +1)
+      const float w = c.box[2] - c.box[0], h = c.box[3] - c.box[1];
+      c.box = {c.box[0] + c.reg[0] * w, c.box[1] + c.reg[1] * h, c.box[2] + c.reg[2] * w, c.box[3] + c.reg[3] * h,
+               c.box[4]};
+    }
+    square(all);
+  }
+  return cands;
+}
+
 void check_image(const Tensor& image) {
   if (image.dim() != 3 || image.size(0) != 3 || image.dtype() != DType::Float32)
     throw std::invalid_argument("mtcnn::Detector: expected a float32 (3, H, W) RGB image with values 0..255, got " +
@@ -160,56 +280,16 @@ std::vector<double> pyramid_scales(int64_t min_side, double min_face_size, doubl
 }
 
 std::vector<int64_t> nms_torchvision(const std::vector<Box>& boxes, double threshold) {
-  std::vector<int64_t> order(boxes.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return boxes[a][4] > boxes[b][4]; });
-  std::vector<char> suppressed(boxes.size(), 0);
-  std::vector<int64_t> keep;
-  for (size_t oi = 0; oi < order.size(); ++oi) {
-    int64_t i = order[oi];
-    if (suppressed[i]) continue;
-    keep.push_back(i);
-    const Box& a = boxes[i];
-    float area_a = (a[2] - a[0]) * (a[3] - a[1]);
-    for (size_t oj = oi + 1; oj < order.size(); ++oj) {
-      int64_t j = order[oj];
-      if (suppressed[j]) continue;
-      const Box& b = boxes[j];
-      float area_b = (b[2] - b[0]) * (b[3] - b[1]);
-      float w = std::max(0.0f, std::min(a[2], b[2]) - std::max(a[0], b[0]));
-      float h = std::max(0.0f, std::min(a[3], b[3]) - std::max(a[1], b[1]));
-      float inter = w * h;
-      float iou = inter / (area_a + area_b - inter);
-      if (double(iou) > threshold) suppressed[j] = 1;
-    }
-  }
-  return keep;
+  NmsScratch s;
+  nms(boxes.size(), [&](size_t i) -> const Box& { return boxes[i]; }, NmsKind::Torchvision, threshold, s);
+  return {s.keep.begin(), s.keep.end()};
 }
 
 std::vector<int64_t> nms_numpy(const std::vector<Box>& boxes, double threshold, bool min_overlap) {
-  // I = argsort(scores) ascending; repeatedly take the last (highest) and keep those overlapping <= thr
-  std::vector<int64_t> I(boxes.size());
-  std::iota(I.begin(), I.end(), 0);
-  std::stable_sort(I.begin(), I.end(), [&](int64_t a, int64_t b) { return boxes[a][4] < boxes[b][4]; });
-  auto area = [&](int64_t i) { return (boxes[i][2] - boxes[i][0] + 1) * (boxes[i][3] - boxes[i][1] + 1); };
-  const float thr = float(threshold);  // numpy compares a float32 array with the threshold as float32
-  std::vector<int64_t> pick;
-  while (!I.empty()) {
-    int64_t i = I.back();
-    pick.push_back(i);
-    I.pop_back();
-    std::vector<int64_t> rest;
-    for (int64_t j : I) {
-      float xx1 = std::max(boxes[i][0], boxes[j][0]), yy1 = std::max(boxes[i][1], boxes[j][1]);
-      float xx2 = std::min(boxes[i][2], boxes[j][2]), yy2 = std::min(boxes[i][3], boxes[j][3]);
-      float w = std::max(0.0f, xx2 - xx1 + 1), h = std::max(0.0f, yy2 - yy1 + 1);
-      float inter = w * h;
-      float o = min_overlap ? inter / std::min(area(i), area(j)) : inter / (area(i) + area(j) - inter);
-      if (o <= thr) rest.push_back(j);
-    }
-    I = std::move(rest);
-  }
-  return pick;
+  NmsScratch s;
+  nms(boxes.size(), [&](size_t i) -> const Box& { return boxes[i]; },
+      min_overlap ? NmsKind::NumpyMin : NmsKind::NumpyUnion, threshold, s);
+  return {s.keep.begin(), s.keep.end()};
 }
 
 Detector::Detector(const std::string& weights_dir, DetectorOptions opts)
@@ -232,44 +312,10 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
   cpu::FlushDenormals ftz;  // this thread; the kernels' worker threads set it themselves
   const size_t n_images = images.size();
   for (const auto& im : images) check_image(im);
-  std::vector<std::vector<Candidate>> cands(n_images);
 
-  // ---- stage 1: PNet over the pyramid of each image (steps 1-4)
-  for (size_t b = 0; b < n_images; ++b) {
-    const Tensor img = images[b].contiguous();  // (3, H, W)
-    const int64_t H = img.size(1), W = img.size(2);
-    std::vector<Candidate> all;
-    for (double scale : pyramid_scales(std::min(H, W), opts_.min_face_size, opts_.factor)) {
-      int64_t hs = int64_t(double(H) * scale + 1), ws = int64_t(double(W) * scale + 1);
-      PNet::Heads out = pnet_->heads(pyramid_level(img, hs, ws));
-      Tensor prob = out.prob.contiguous(), reg = out.reg.contiguous();
-      const int64_t h = prob.size(2), w = prob.size(3);
-      const float* p = prob.data<float>() + h * w;  // channel 1: face
-      const float* r = reg.data<float>();
-      const float fscale = float(scale);
-      std::vector<Candidate> level;
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x) {
-          float score = p[y * w + x];
-          if (!(double(score) >= opts_.thresholds[0])) continue;
-          Candidate c;
-          c.box = {std::floor((2.0f * float(x) + 1.0f) / fscale), std::floor((2.0f * float(y) + 1.0f) / fscale),
-                   std::floor((2.0f * float(x) + 12.0f) / fscale), std::floor((2.0f * float(y) + 12.0f) / fscale),
-                   score};
-          for (int k = 0; k < 4; ++k) c.reg[k] = r[(k * h + y) * w + x];
-          level.push_back(c);
-        }
-      for (const auto& c : take(level, nms_torchvision(boxes_of(level), 0.5))) all.push_back(c);
-    }
-    all = take(all, nms_torchvision(boxes_of(all), 0.7));
-    for (auto& c : all) {  // PNet's regression uses w = x2 - x1 (no +1)
-      float w = c.box[2] - c.box[0], h = c.box[3] - c.box[1];
-      c.box = {c.box[0] + c.reg[0] * w, c.box[1] + c.reg[1] * h, c.box[2] + c.reg[2] * w, c.box[3] + c.reg[3] * h,
-               c.box[4]};
-    }
-    square(all);
-    cands[b] = std::move(all);
-  }
+  thread_local Scratch scratch;
+  // ---- stage 1: PNet over the pyramid of every image (steps 1-4)
+  std::vector<std::vector<Candidate>> cands = propose(*pnet_, images, opts_, scratch);
 
   // ---- stages 2 and 3: crops of every image through RNet, then ONet, in batches (steps 5-9)
   auto refine = [&](int stage) {
@@ -313,7 +359,7 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
     for (size_t b = 0; b < n_images; ++b) {
       auto& cs = passed[b];
       if (stage == 2) {
-        cs = take(cs, nms_torchvision(boxes_of(cs), 0.7));
+        nms_in_place(cs, NmsKind::Torchvision, 0.7, scratch);
         regress(cs);
         square(cs);
       } else {
@@ -325,7 +371,7 @@ std::vector<std::vector<Face>> Detector::detect(const std::vector<Tensor>& image
           }
         }
         regress(cs);
-        cs = take(cs, nms_numpy(boxes_of(cs), 0.7, /*min_overlap=*/true));
+        nms_in_place(cs, NmsKind::NumpyMin, 0.7, scratch);
       }
       cands[b] = std::move(cs);
     }

@@ -1,6 +1,7 @@
 // The MTCNN face detector, step for step as facenet-pytorch's detect_face + MTCNN.detect
 // (../shared/reference/mtcnn.md section 2): an image pyramid from min_face_size and factor, PNet on
-// every scale (area resampling, candidates >= threshold 0, NMS 0.5 per scale, 0.7 across scales), PNet
+// every scale (area resampling, candidates >= threshold 0, NMS 0.5 per scale, 0.7 across scales; all
+// images and scales in two parallel regions, PNet on bands of rows: see stage 1 in mtcnn.cpp), PNet
 // box regression and squaring, RNet on 24x24 area-resampled crops (> threshold 1, NMS 0.7, regression,
 // squaring), ONet on 48x48 crops (> threshold 2, landmarks from the pre-regression box, regression,
 // "Min" NMS 0.7). Arithmetic is float32 like the reference's tensors. Faces come out sorted by box
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "models/mtcnn_nets.h"
+#include "models/mtcnn_nms.h"
 #include "tensor/tensor.h"
 
 namespace fk::models::mtcnn {
@@ -61,8 +63,8 @@ class Detector {
 // The pyramid scales for an image whose shorter side is `min_side` (mtcnn.md step 1).
 std::vector<double> pyramid_scales(int64_t min_side, double min_face_size, double factor);
 
-// Box helpers, exposed for tests. A box row is x1, y1, x2, y2, score.
-using Box = std::array<float, 5>;
+// The NMS flavours on a list of boxes (x1, y1, x2, y2, score), as mtcnn_nms.h defines them; the
+// detector itself runs mtcnn_nms.h's nms() on its candidates with a reused scratch.
 // torchvision.ops.nms: indices kept, by descending score; areas without +1; suppress IoU > threshold.
 std::vector<int64_t> nms_torchvision(const std::vector<Box>& boxes, double threshold);
 // facenet-pytorch's nms_numpy: areas with +1, overlap inter/union or ("Min") inter/min(area);

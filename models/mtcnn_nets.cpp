@@ -42,8 +42,9 @@ struct Stage {
 };
 
 // One stage, or false when the engine cannot run it (then the net keeps its module path).
-bool add_stage(std::vector<Stage>& stages, const Conv2d& conv, const PReLU& prelu, const MaxPool2d* pool) {
-  fuse::ConvParts parts{&conv, nullptr, nullptr, 1.0, fuse::Activation::PReLU, &prelu};
+bool add_stage(std::vector<Stage>& stages, const Conv2d& conv, const PReLU& prelu, const MaxPool2d* pool,
+               bool winograd = true) {
+  fuse::ConvParts parts{&conv, nullptr, nullptr, 1.0, fuse::Activation::PReLU, &prelu, winograd};
   if (!fuse::FusedConv::supported(parts)) return false;
   Stage st;
   st.conv = fuse::FusedConv(parts);
@@ -92,8 +93,8 @@ PNet::~PNet() = default;
 
 std::unique_ptr<PNet::Engine> PNet::build_engine() const {
   auto e = std::make_unique<Engine>();
-  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, nullptr) ||
-      !add_stage(e->trunk, *conv3, *prelu3, nullptr))
+  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get(), false) || !add_stage(e->trunk, *conv2, *prelu2, nullptr, false) ||
+      !add_stage(e->trunk, *conv3, *prelu3, nullptr, false))
     return nullptr;
   const fuse::ConvParts prob{conv4_1.get()}, reg{conv4_2.get()};
   if (!fuse::FusedConv::supported(prob) || !fuse::FusedConv::supported(reg)) return nullptr;

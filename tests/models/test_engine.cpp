@@ -70,6 +70,23 @@ TEST_CASE("engine: ir_50 with the direct 3x3 kernel only (Winograd off) equals P
   check_engine("irse/ir_50", model);
 }
 
+TEST_CASE("engine: a FusedConv prepared with winograd = false keeps the direct kernel, with the same output") {
+  autograd::NoGrad ng;
+  manual_seed(11);
+  Conv2d conv(16, 32, 3, 1, 1);
+  PReLU prelu(32);
+  fuse::ConvParts parts{&conv, nullptr, nullptr, 1.0, fuse::Activation::PReLU, &prelu};
+  fuse::FusedConv wino(parts);
+  parts.winograd = false;
+  fuse::FusedConv direct(parts);
+  const BlockedTensor x = to_blocked(randn({2, 16, 9, 10}));
+  const Tensor a = to_nchw(wino(x)), b = to_nchw(direct(x));
+  CHECK(wino.uses_winograd());  // 16 channels, a 9x10 map: Winograd by default
+  CHECK_FALSE(direct.uses_winograd());
+  CHECK_SCALED(a, b, 1e-5, "Winograd vs direct FusedConv");
+  CHECK_SCALED(b, prelu(conv(to_nchw(x))), 1e-5, "direct FusedConv vs the modules");
+}
+
 TEST_CASE("engine: iresnet50 equals PyTorch and the module path (float32)") {
   models::IResNet model({3, 4, 14, 3});
   check_engine("iresnet/iresnet50", model);

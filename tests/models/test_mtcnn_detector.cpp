@@ -4,6 +4,8 @@
 // 2 px, probabilities within 1e-3.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "models/mtcnn.h"
 #include "test_util.h"
 
@@ -26,6 +28,20 @@ TEST_CASE("mtcnn: torchvision NMS keeps by score, suppresses IoU > threshold (ar
   CHECK(models::mtcnn::nms_torchvision(b, 0.5) == std::vector<int64_t>{1, 2});
   CHECK(models::mtcnn::nms_torchvision(b, 0.85) == std::vector<int64_t>{1, 2, 0});  // 0 and 3 identical: IoU 1
   CHECK(models::mtcnn::nms_torchvision({}, 0.5).empty());
+}
+
+TEST_CASE("mtcnn: NMS ranks a NaN score last and breaks score ties like the reference's stable sorts") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<Box> b = {{0, 0, 10, 10, nan}, {50, 50, 60, 60, 0.5f}, {100, 100, 110, 110, 0.5f}};
+  CHECK(models::mtcnn::nms_torchvision(b, 0.5) == std::vector<int64_t>{1, 2, 0});  // ties: lower index first
+  CHECK(models::mtcnn::nms_numpy(b, 0.5, false) == std::vector<int64_t>{2, 1, 0});  // ties: higher index first
+  // one scratch reused for lists of different lengths
+  models::mtcnn::NmsScratch s;
+  auto box = [&](size_t i) -> const Box& { return b[i]; };
+  models::mtcnn::nms(3, box, models::mtcnn::NmsKind::NumpyMin, 0.7, s);
+  CHECK(s.keep == std::vector<uint32_t>{2, 1, 0});
+  models::mtcnn::nms(1, box, models::mtcnn::NmsKind::Torchvision, 0.7, s);
+  CHECK(s.keep == std::vector<uint32_t>{0});
 }
 
 TEST_CASE("mtcnn: numpy NMS with +1 areas, Min overlap") {

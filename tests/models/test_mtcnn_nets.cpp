@@ -142,6 +142,30 @@ TEST_CASE("mtcnn nets: output names and shapes, forward returns prob") {
   }
 }
 
+// What the detector's stage 1 relies on (models/mtcnn.cpp): PNet's output rows [y0, y1) are PNet on
+// input rows [2*y0, 2*y1 + 10) alone, exactly, for the engine's kernels; at the bottom the band
+// stops at the input's last row (odd heights: the ceil-mode pool's partial window).
+TEST_CASE("mtcnn nets: PNet on a band of input rows gives the band of output rows, exactly") {
+  autograd::NoGrad ng;
+  models::PNet net;
+  net.eval();
+  for (int64_t H : {61, 62}) {
+    Tensor x = randn({1, 3, H, 45});
+    const models::PNet::Heads whole = net.heads(x);
+    const int64_t h = whole.prob.size(2);
+    REQUIRE(h == (H - 1) / 2 - 4);
+    for (auto [y0, y1] : std::vector<std::array<int64_t, 2>>{{0, 7}, {7, 16}, {16, h}, {h - 2, h}}) {
+      const int64_t r1 = std::min(H, 2 * y1 + 10);
+      const models::PNet::Heads band = net.heads(ops::slice(x, 2, 2 * y0, r1).contiguous());
+      CAPTURE(H);
+      CAPTURE(y0);
+      REQUIRE(band.prob.size(2) == y1 - y0);
+      CHECK_CLOSE(band.prob, ops::slice(whole.prob, 2, y0, y1), 0.0, 0.0, "PNet band prob");
+      CHECK_CLOSE(band.reg, ops::slice(whole.reg, 2, y0, y1), 0.0, 0.0, "PNet band reg");
+    }
+  }
+}
+
 TEST_CASE("mtcnn nets: wrong input sizes name the net and the expected size") {
   models::PNet pnet;
   models::RNet rnet;
