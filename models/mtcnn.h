@@ -33,7 +33,8 @@ struct DetectorOptions {
   std::array<double, 3> thresholds = {0.6, 0.7, 0.7};
   double factor = 0.709;
   bool select_largest = true;  // sort by area (largest first); false: by probability as detected
-  int64_t batch_size = 512;    // RNet/ONet crops per forward pass (facenet-pytorch's fixed_batch_process)
+  int64_t batch_size = 512;    // most RNet/ONet crops per forward pass (facenet-pytorch's fixed_batch_process);
+                               // the detector runs chunks of min(batch_size, 16) crops, one per thread at a time
 };
 
 class Detector {
