@@ -3,6 +3,10 @@
 // no weights, so they are the function fk::softmax here. Tests: tests/models/test_mtcnn_nets.cpp.
 #include "models/mtcnn_nets.h"
 
+#include <algorithm>
+
+#include "tensor/cpu/conv_pool.h"
+
 namespace fk::models {
 
 namespace {
@@ -85,7 +89,10 @@ PNet::PNet() {
 }
 
 struct PNet::Engine {
-  std::vector<Stage> trunk;
+  // conv1 + prelu1 + pool1 in one pass from the planar input (tensor/cpu/conv_pool.h)
+  cpu::ConvPoolGeometry stem;
+  std::vector<float> stem_w, stem_bias, stem_slope;
+  std::vector<Stage> trunk;   // conv2, conv3
   fuse::FusedConv prob, reg;  // the two 1x1 heads
 };
 
@@ -93,8 +100,21 @@ PNet::~PNet() = default;
 
 std::unique_ptr<PNet::Engine> PNet::build_engine() const {
   auto e = std::make_unique<Engine>();
-  if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get(), false) || !add_stage(e->trunk, *conv2, *prelu2, nullptr, false) ||
-      !add_stage(e->trunk, *conv3, *prelu3, nullptr, false))
+  auto cpu_f32 = [](const Tensor& t) { return t.defined() && t.dtype() == DType::Float32 && t.device().is_cpu(); };
+  if (!cpu_f32(conv1->weight) || !cpu_f32(conv1->bias) || !cpu_f32(prelu1->weight) || prelu1->weight.numel() != 10 ||
+      pool1->kernel_size[0] != 2 || pool1->stride[0] != 2 || !pool1->ceil_mode)
+    return nullptr;
+  e->stem.C = 3;
+  e->stem.K = 3;
+  e->stem.OC = 10;
+  e->stem_w.resize(size_t(3 * 3 * 3 * 16));
+  cpu::pack_conv_pool_weights(e->stem, conv1->weight.contiguous().data<float>(), e->stem_w.data());
+  e->stem_bias.assign(16, 0.0f);
+  e->stem_slope.assign(16, 0.0f);
+  const Tensor b = conv1->bias.contiguous(), a = prelu1->weight.contiguous();
+  std::copy(b.data<float>(), b.data<float>() + 10, e->stem_bias.begin());
+  std::copy(a.data<float>(), a.data<float>() + 10, e->stem_slope.begin());
+  if (!add_stage(e->trunk, *conv2, *prelu2, nullptr, false) || !add_stage(e->trunk, *conv3, *prelu3, nullptr, false))
     return nullptr;
   const fuse::ConvParts prob{conv4_1.get()}, reg{conv4_2.get()};
   if (!fuse::FusedConv::supported(prob) || !fuse::FusedConv::supported(reg)) return nullptr;
@@ -109,7 +129,15 @@ PNet::Heads PNet::heads(const Tensor& x) {
            shape_str(x.shape()));
   if (fuse::engine_applies(*this, x)) {
     if (const Engine* e = plan_.get([&] { return build_engine(); })) {
-      const BlockedTensor h = run_stages(e->trunk, to_blocked(x));
+      const Tensor xc = x.contiguous();
+      cpu::ConvPoolGeometry g = e->stem;
+      g.N = xc.size(0);
+      g.H = xc.size(2);
+      g.W = xc.size(3);
+      BlockedTensor pooled = empty_blocked(g.N, 10, g.pooled_h(), g.pooled_w());
+      cpu::conv_prelu_maxpool2(g, xc.data<float>(), e->stem_w.data(), e->stem_bias.data(), e->stem_slope.data(),
+                               pooled.mutable_ptr());
+      const BlockedTensor h = run_stages(e->trunk, pooled);
       return {softmax(to_nchw(e->prob(h)), 1), to_nchw(e->reg(h))};
     }
   }

@@ -11,7 +11,8 @@
 // Input: RGB, NCHW, (x - 127.5) * 0.0078125. forward() returns prob; heads() gives every output.
 // In eval mode without gradients the convolutions run on the CPU inference engine (layers/fuse.h:
 // each conv with its PReLU fused, the pools on the blocked layout); the module path is its spec.
-// PNet's convs keep the direct kernel (Winograd on its thin 16-channel maps measured slower). Once a
+// PNet's conv1 + prelu1 + pool1 run as one pass from the planar input (tensor/cpu/conv_pool.h), its
+// other convs on the direct kernel (Winograd on its thin 16-channel maps measured slower). Once a
 // net has run one forward (which prepares its engine), heads() only reads the net and may be called
 // from several threads at once, each with its own input, as the detector does with PNet.
 // Tests: tests/models/test_mtcnn_nets.cpp.
