@@ -23,8 +23,36 @@ inline v16 conv_at(const fk::cpu::ConvPoolGeometry& g, const float* xn, const fl
   return acc;
 }
 
-// The same with C and K known at compile time (PNet: 3 and 3): the C*K*K weight vectors are loaded
-// once per call and stay in registers, each tap one broadcast multiply-add.
+inline void take_max(v16& m, v16 v) { m = ((v > m) | (v != v)) ? v : m; }
+
+// The pooled rows [begin, end) of (image, pooled row); conv(xn, r, c) gives the activated conv
+// output at conv row r, column c of the image at xn. Partial windows at the bottom / right edge
+// (ceil mode) take the outputs that exist.
+template <class Conv>
+inline void pool_rows(const fk::cpu::ConvPoolGeometry& g, const float* x, float* y, int64_t begin, int64_t end,
+                      Conv&& conv) {
+  const int64_t OHc = g.conv_h(), OWc = g.conv_w(), PH = g.pooled_h(), PW = g.pooled_w();
+  for (int64_t i = begin; i < end; ++i) {
+    const int64_t n = i / PH, r = 2 * (i % PH);
+    const float* xn = x + n * g.C * g.H * g.W;
+    float* yr = y + i * PW * 16;
+    const bool two_rows = r + 1 < OHc;
+    for (int64_t px = 0; px < PW; ++px) {
+      const int64_t c = 2 * px;
+      const bool two_cols = c + 1 < OWc;
+      v16 m = conv(xn, r, c);
+      if (two_cols) take_max(m, conv(xn, r, c + 1));
+      if (two_rows) {
+        take_max(m, conv(xn, r + 1, c));
+        if (two_cols) take_max(m, conv(xn, r + 1, c + 1));
+      }
+      __builtin_memcpy(yr + px * 16, &m, sizeof m);
+    }
+  }
+}
+
+// C and K known at compile time (PNet: 3 and 3): the C*K*K weight vectors are loaded once per call
+// and stay in registers, each tap one broadcast multiply-add.
 template <int C, int K>
 inline v16 conv_fixed(const v16* wv, const float* xn, int64_t H, int64_t W, v16 bias, int64_t r, int64_t c) {
   v16 acc = bias;
@@ -36,56 +64,18 @@ inline v16 conv_fixed(const v16* wv, const float* xn, int64_t H, int64_t W, v16 
   return acc;
 }
 
-inline void take_max(v16& m, v16 v) { m = ((v > m) | (v != v)) ? v : m; }
-
-template <int C, int K>
-inline void conv_pool_rows_fixed(const fk::cpu::ConvPoolGeometry& g, const float* x, const float* w,
-                                 const float* bias, const float* slope, float* y, int64_t begin, int64_t end) {
-  const int64_t OHc = g.conv_h(), OWc = g.conv_w(), PH = g.pooled_h(), PW = g.pooled_w();
-  v16 wv[C * K * K];
-  for (int t = 0; t < C * K * K; ++t) wv[t] = load16(w + t * 16);
-  const v16 b = load16(bias);
-  const v16 a = slope ? load16(slope) : v16{};
-  auto act = [&](v16 v) { return slope ? (v > 0 ? v : v * a) : v; };
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t n = i / PH, py = i % PH, r = 2 * py;
-    const float* xn = x + n * C * g.H * g.W;
-    float* yr = y + i * PW * 16;
-    const bool two_rows = r + 1 < OHc;
-    for (int64_t px = 0; px < PW; ++px) {
-      const int64_t c = 2 * px;
-      const bool two_cols = c + 1 < OWc;
-      v16 m = act(conv_fixed<C, K>(wv, xn, g.H, g.W, b, r, c));
-      if (two_cols) take_max(m, act(conv_fixed<C, K>(wv, xn, g.H, g.W, b, r, c + 1)));
-      if (two_rows) {
-        take_max(m, act(conv_fixed<C, K>(wv, xn, g.H, g.W, b, r + 1, c)));
-        if (two_cols) take_max(m, act(conv_fixed<C, K>(wv, xn, g.H, g.W, b, r + 1, c + 1)));
-      }
-      __builtin_memcpy(yr + px * 16, &m, sizeof m);
-    }
-  }
-}
-
 inline void conv_pool_rows(const fk::cpu::ConvPoolGeometry& g, const float* x, const float* w, const float* bias,
                            const float* slope, float* y, int64_t begin, int64_t end) {
-  if (g.C == 3 && g.K == 3) return conv_pool_rows_fixed<3, 3>(g, x, w, bias, slope, y, begin, end);
-  const int64_t OHc = g.conv_h(), OWc = g.conv_w(), PH = g.pooled_h(), PW = g.pooled_w();
   const v16 b = load16(bias);
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t n = i / PH, py = i % PH, r = 2 * py;
-    const float* xn = x + n * g.C * g.H * g.W;
-    float* yr = y + i * PW * 16;
-    const bool two_rows = r + 1 < OHc;
-    for (int64_t px = 0; px < PW; ++px) {
-      const int64_t c = 2 * px;
-      const bool two_cols = c + 1 < OWc;
-      v16 m = conv_at(g, xn, w, b, slope, r, c);
-      if (two_cols) take_max(m, conv_at(g, xn, w, b, slope, r, c + 1));
-      if (two_rows) {
-        take_max(m, conv_at(g, xn, w, b, slope, r + 1, c));
-        if (two_cols) take_max(m, conv_at(g, xn, w, b, slope, r + 1, c + 1));
-      }
-      __builtin_memcpy(yr + px * 16, &m, sizeof m);
-    }
+  if (g.C == 3 && g.K == 3) {
+    v16 wv[27];
+    for (int t = 0; t < 27; ++t) wv[t] = load16(w + t * 16);
+    const v16 a = slope ? load16(slope) : v16{};
+    pool_rows(g, x, y, begin, end, [&](const float* xn, int64_t r, int64_t c) {
+      const v16 v = conv_fixed<3, 3>(wv, xn, g.H, g.W, b, r, c);
+      return slope ? (v > 0 ? v : v * a) : v;
+    });
+    return;
   }
+  pool_rows(g, x, y, begin, end, [&](const float* xn, int64_t r, int64_t c) { return conv_at(g, xn, w, b, slope, r, c); });
 }
