@@ -102,34 +102,39 @@ Tensor crops(const Tensor& image, std::vector<Candidate>& cs, int64_t size) {
 // Crops per work item of stages 2 and 3: the net's maps for 16 crops stay in L2 (ONet: ~1 MB).
 constexpr int64_t kCropChunk = 16;
 
-// runs `net` over `x` in chunks of min(batch, kCropChunk) rows, f(first row, heads of that chunk): the
-// first chunk with every thread (that forward prepares the net's engine), the others in one parallel
-// region, a chunk per thread at a time, each single-threaded with its maps in cache. f must be safe
-// to call concurrently for different chunks.
-template <class Net, class F>
-void in_chunks(Net& net, const Tensor& x, int64_t batch, F f) {
-  const int64_t n = x.size(0), chunk = std::max<int64_t>(1, std::min(batch, kCropChunk));
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  auto run = [&](int64_t c) {
-    const int64_t s = c * chunk, e = std::min(n, s + chunk);
-    f(s, net.heads(ops::slice(x, 0, s, e).contiguous()));
-  };
-  if (chunks == 0) return;
-  run(0);
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(chunks));
-  parallel_for_dynamic(chunks - 1, 1, 1 << 20, [&](int64_t c0, int64_t c1) {
+// Runs item(0) with every thread (the first forward of a net prepares its engine: packs the weights,
+// fixes the kernels), then items 1 .. n-1 in one parallel region, one item per thread at a time, each
+// single-threaded (nested regions run serially) with gradients off and flush-to-zero on. An exception
+// in a worker is carried out of the region and rethrown (the first by item order).
+template <class Item>
+void first_then_parallel(int64_t n, Item&& item) {
+  if (n <= 0) return;
+  item(int64_t(0));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
+  parallel_for_dynamic(n - 1, 1, 1 << 20, [&](int64_t i0, int64_t i1) {
     autograd::NoGrad no_grad;  // per thread
     cpu::FlushDenormals ftz;
-    for (int64_t c = c0 + 1; c < c1 + 1; ++c) {
+    for (int64_t i = i0 + 1; i < i1 + 1; ++i) {
       try {
-        run(c);
+        item(i);
       } catch (...) {
-        errors[size_t(c)] = std::current_exception();
+        errors[size_t(i)] = std::current_exception();
       }
     }
   });
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+// runs `net` over `x` in chunks of min(batch, kCropChunk) rows, f(first row, heads of that chunk);
+// f must be safe to call concurrently for different chunks.
+template <class Net, class F>
+void in_chunks(Net& net, const Tensor& x, int64_t batch, F f) {
+  const int64_t n = x.size(0), chunk = std::max<int64_t>(1, std::min(batch, kCropChunk));
+  first_then_parallel((n + chunk - 1) / chunk, [&](int64_t c) {
+    const int64_t s = c * chunk, e = std::min(n, s + chunk);
+    f(s, net.heads(ops::slice(x, 0, s, e).contiguous()));
+  });
 }
 
 // ---- stage 1 (steps 1-4): the pyramid of every image through PNet, in two parallel regions for all
@@ -221,26 +226,12 @@ std::vector<std::vector<Candidate>> propose(PNet& pnet, const std::vector<Tensor
       }
       bands.push_back({l, y, std::min(levels[l].h, y + kBandRows), {}});
     }
-  auto run_band = [&](PNetBand& band) {
+  first_then_parallel(int64_t(bands.size()), [&](int64_t i) {
+    PNetBand& band = bands[size_t(i)];
     const PyramidLevel& L = levels[band.level];
     const int64_t r0 = 2 * band.y0, r1 = std::min(L.hs, 2 * band.y1 + 10);
     band_candidates(pnet.heads(ops::slice(L.input, 2, r0, r1).contiguous()), band, L.scale, opts.thresholds[0]);
-  };
-  if (!bands.empty()) run_band(bands[0]);
-  std::vector<std::exception_ptr> errors(bands.size());
-  parallel_for_dynamic(int64_t(bands.size()) - 1, 1, 1 << 20, [&](int64_t i0, int64_t i1) {
-    autograd::NoGrad no_grad;  // per thread
-    cpu::FlushDenormals ftz;
-    for (int64_t i = i0 + 1; i < i1 + 1; ++i) {
-      try {
-        run_band(bands[size_t(i)]);
-      } catch (...) {
-        errors[size_t(i)] = std::current_exception();
-      }
-    }
   });
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
 
   // per level NMS 0.5, per image NMS 0.7 across levels, then PNet's regression and squaring
   std::vector<std::vector<Candidate>> cands(images.size());
