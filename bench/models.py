@@ -285,6 +285,16 @@ def main():
         def record(key, value):
             samples.setdefault(key, []).append(value)
 
+        def good_rows(rows, err, label, by_variant=False):
+            """The rows of a worker run without an error; the run's error and each row's go to failures."""
+            if err:
+                failures.append(f"{arch}: {label}: {err}")
+            for r in rows:
+                if "error" in r:
+                    failures.append(f"{arch}: {label}{' ' + r['variant'] if by_variant else ''}: {r['error']}")
+                else:
+                    yield r
+
         # ONNX Runtime runs the twin exported once by the newest torch (else Debian's)
         onnx_path = None
         if "ort" in engines:
@@ -319,9 +329,7 @@ def main():
 
             if onnx_path:
                 rows, err = worker(venv_py, "ort", dict(spec, onnx=onnx_path), env)
-                if err:
-                    failures.append(f"{arch}: ONNX Runtime: {err}")
-                for r in rows:
+                for r in good_rows(rows, err, "ONNX Runtime"):
                     threads_seen.setdefault("ort", set()).add(f"intra-op {r['threads']}, inter-op {r['inter_op']}")
                     versions["ort"] = r["version"]
                     record(("ort", r["batch"]), (r["ms"], r["threads"], ""))
@@ -330,13 +338,8 @@ def main():
             # the newest PyTorch: eager in both layouts (the faster shown), then torch.compile
             if "torch" in engines:
                 rows, err = worker(venv_py, "torch", dict(spec, variants=["nchw", "channels_last"]), env)
-                if err:
-                    failures.append(f"{arch}: PyTorch (newest): {err}")
                 best = {}
-                for r in rows:
-                    if "error" in r:
-                        failures.append(f"{arch}: PyTorch (newest) {r['variant']}: {r['error']}")
-                        continue
+                for r in good_rows(rows, err, "PyTorch (newest)", by_variant=True):
                     threads_seen.setdefault("torch", set()).add(str(r["threads"]))
                     versions["torch"] = r["version"]
                     if r["variant"] == "nchw":  # the first variant: its peak is not the other's
@@ -348,23 +351,13 @@ def main():
                 if args.compile:
                     rows, err = worker(venv_py, "torch", dict(spec, variants=["compile"]), env,
                                        timeout=args.compile_timeout)
-                    if err:
-                        failures.append(f"{arch}: torch.compile: {err}")
-                    for r in rows:
-                        if "error" in r:
-                            failures.append(f"{arch}: torch.compile: {r['error']}")
-                            continue
+                    for r in good_rows(rows, err, "torch.compile"):
                         record(("compile", r["batch"]), (r["ms"], r["threads"], f"compiled in {r['first_s']:.0f} s"))
 
             # Debian's PyTorch 1.13
             if "debian" in engines:
                 rows, err = worker(common.DEBIAN_PYTHON, "torch", dict(spec, variants=["nchw"]), env)
-                if err:
-                    failures.append(f"{arch}: PyTorch (Debian): {err}")
-                for r in rows:
-                    if "error" in r:
-                        failures.append(f"{arch}: PyTorch (Debian): {r['error']}")
-                        continue
+                for r in good_rows(rows, err, "PyTorch (Debian)"):
                     threads_seen.setdefault("debian", set()).add(str(r["threads"]))
                     versions["debian"] = r["version"]
                     record(("debian", r["batch"]), (r["ms"], r["threads"], ""))
