@@ -101,19 +101,23 @@ PNet::~PNet() = default;
 std::unique_ptr<PNet::Engine> PNet::build_engine() const {
   auto e = std::make_unique<Engine>();
   auto cpu_f32 = [](const Tensor& t) { return t.defined() && t.dtype() == DType::Float32 && t.device().is_cpu(); };
-  if (!cpu_f32(conv1->weight) || !cpu_f32(conv1->bias) || !cpu_f32(prelu1->weight) || prelu1->weight.numel() != 10 ||
-      pool1->kernel_size[0] != 2 || pool1->stride[0] != 2 || !pool1->ceil_mode)
+  const Conv2d& c1 = *conv1;
+  if (!cpu_f32(c1.weight) || !cpu_f32(c1.bias) || !cpu_f32(prelu1->weight) || c1.out_channels > 16 ||
+      prelu1->weight.numel() != c1.out_channels || !c1.kernel_size.all_equal(c1.kernel_size[0]) ||
+      !c1.stride.all_equal(1) || !c1.padding.all_equal(0) || !c1.dilation.all_equal(1) || c1.groups != 1 ||
+      !pool1->kernel_size.all_equal(2) || !pool1->stride.all_equal(2) || !pool1->padding.all_equal(0) ||
+      !pool1->ceil_mode)
     return nullptr;
-  e->stem.C = 3;
-  e->stem.K = 3;
-  e->stem.OC = 10;
-  e->stem_w.resize(size_t(3 * 3 * 3 * 16));
-  cpu::pack_conv_pool_weights(e->stem, conv1->weight.contiguous().data<float>(), e->stem_w.data());
+  e->stem.C = c1.in_channels;
+  e->stem.K = c1.kernel_size[0];
+  e->stem.OC = c1.out_channels;
+  e->stem_w.resize(size_t(e->stem.C * e->stem.K * e->stem.K * 16));
+  cpu::pack_conv_pool_weights(e->stem, c1.weight.contiguous().data<float>(), e->stem_w.data());
   e->stem_bias.assign(16, 0.0f);
   e->stem_slope.assign(16, 0.0f);
-  const Tensor b = conv1->bias.contiguous(), a = prelu1->weight.contiguous();
-  std::copy(b.data<float>(), b.data<float>() + 10, e->stem_bias.begin());
-  std::copy(a.data<float>(), a.data<float>() + 10, e->stem_slope.begin());
+  const Tensor b = c1.bias.contiguous(), a = prelu1->weight.contiguous();
+  std::copy(b.data<float>(), b.data<float>() + e->stem.OC, e->stem_bias.begin());
+  std::copy(a.data<float>(), a.data<float>() + e->stem.OC, e->stem_slope.begin());
   if (!add_stage(e->trunk, *conv2, *prelu2, nullptr, false) || !add_stage(e->trunk, *conv3, *prelu3, nullptr, false))
     return nullptr;
   const fuse::ConvParts prob{conv4_1.get()}, reg{conv4_2.get()};
@@ -134,7 +138,7 @@ PNet::Heads PNet::heads(const Tensor& x) {
       g.N = xc.size(0);
       g.H = xc.size(2);
       g.W = xc.size(3);
-      BlockedTensor pooled = empty_blocked(g.N, 10, g.pooled_h(), g.pooled_w());
+      BlockedTensor pooled = empty_blocked(g.N, g.OC, g.pooled_h(), g.pooled_w());
       cpu::conv_prelu_maxpool2(g, xc.data<float>(), e->stem_w.data(), e->stem_bias.data(), e->stem_slope.data(),
                                pooled.mutable_ptr());
       const BlockedTensor h = run_stages(e->trunk, pooled);
