@@ -35,11 +35,13 @@ std::atomic<bool> g_winograd_on{[] {
 // Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs where it measured faster than the direct kernel
 // on the project machine (bench_ops --conv; docs/perf.md): 16 to 256 input channels (the stem's 3
 // leave too few products to amortise the transforms; at 512 the transformed weights, 16/9 of the
-// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 56x56
-// (at 112x112 the transformed input no longer stays in cache and it lost).
+// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 80x80
+// (at 112x112 the transformed input no longer stays in cache and it lost; Inception-ResNet's 77x77
+// stem convs, 32->32 and 32->64, won at batch 1: 0.50 -> 0.37 and 1.05 -> 0.60 ms, and at batch 8
+// one lost 0.6 ms and the other won 0.4-1.3 ms).
 bool winograd_applies(const cpu::BlockedConvGeometry& g) {
   return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16 &&
-         g.C <= 256 && g.OH * g.OW <= 56 * 56;
+         g.C <= 256 && g.OH * g.OW <= 80 * 80;
 }
 
 }  // namespace
