@@ -27,27 +27,7 @@ std::vector<double> values(const Tensor& t) {
 
 int64_t padded(int64_t c) { return cpu::channel_blocks(c) * cpu::kChannelBlock; }
 
-std::atomic<bool> g_winograd_on{[] {
-  const char* e = std::getenv("FK_WINOGRAD");
-  return !(e && std::string(e) == "0");
-}()};
-
-// Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs where it measured faster than the direct kernel
-// on the project machine (bench_ops --conv; docs/perf.md): 16 to 256 input channels (the stem's 3
-// leave too few products to amortise the transforms; at 512 the transformed weights, 16/9 of the
-// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 80x80
-// (at 112x112 the transformed input no longer stays in cache and it lost; Inception-ResNet's 77x77
-// stem convs, 32->32 and 32->64, won at batch 1: 0.50 -> 0.37 and 1.05 -> 0.60 ms, and at batch 8
-// one lost 0.6 ms and the other won 0.4-1.3 ms).
-bool winograd_applies(const cpu::BlockedConvGeometry& g) {
-  return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16 &&
-         g.C <= 256 && g.OH * g.OW <= 80 * 80;
-}
-
 }  // namespace
-
-void set_winograd_enabled(bool on) { g_winograd_on = on; }
-bool winograd_enabled() { return g_winograd_on; }
 
 bool batchnorm_foldable(const BatchNormBase& bn) {
   return bn.track_running_stats && bn.running_mean.defined() && bn.running_var.defined() &&
@@ -157,7 +137,7 @@ BlockedTensor FusedConv::operator()(const BlockedTensor& x, const BlockedTensor*
   FK_CHECK(g.OH > 0 && g.OW > 0, "FusedConv: input ", g.H, "x", g.W, " is smaller than the ", g.KH, "x", g.KW,
            " kernel");
   if (packed_.empty()) {  // the first call: choose the kernel for this map size and pack for it
-    g_.winograd = winograd_allowed_ && winograd_applies(g);
+    g_.winograd = winograd_allowed_ && cpu::winograd_preferred(g);
     g.winograd = g_.winograd;
     packed_.resize(size_t(cpu::pack_conv_weights_blocked(g_, folded_.data(), nullptr)));
     cpu::pack_conv_weights_blocked(g_, folded_.data(), packed_.data());

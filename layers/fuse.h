@@ -46,7 +46,7 @@ class FusedConv {
   static bool supported(const ConvParts& parts);
 
   // y = act(conv(x) + residual), or act(conv(x)) + residual with residual_after_act. The first call
-  // chooses the kernel for its map size (Winograd F(2x2, 3x3) or direct, see fuse.cpp) and packs the
+  // chooses the kernel for its map size (Winograd F(2x2, 3x3) or direct: cpu::winograd_preferred) and packs the
   // weights for it, so a FusedConv is not to be called from two threads at once.
   BlockedTensor operator()(const BlockedTensor& x, const BlockedTensor* residual = nullptr,
                            bool residual_after_act = false) const;
@@ -83,10 +83,6 @@ bool engine_applies(const Module& model, const Tensor& x);
 // model runs its module path, the specification the engine is tested against.
 void set_engine_enabled(bool on);
 bool engine_enabled();
-// Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions prepared from now on (default: on unless
-// FK_WINOGRAD=0); off, they run the direct kernel.
-void set_winograd_enabled(bool on);
-bool winograd_enabled();
 // How many forwards ran through the engine so far (a model counts one per forward): what tests and
 // benchmarks check to know which path ran.
 uint64_t engine_forwards();

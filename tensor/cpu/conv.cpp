@@ -13,11 +13,15 @@
 // valid_range() solves conv_inside(conv_in_pos(o, k)) for the run of valid o, so whole rows are copied.
 // Backward: dw_g = dy_g col_g^T, dcol_g = w_g^T dy_g followed by col2im (the adjoint of im2col),
 // db = sum of dy over (n, oh, ow). OpenMP runs the im2col/col2im/permute loops; the GEMMs are
-// called outside parallel regions (OpenBLAS threads itself). Tests: tests/tensor/test_conv.cpp.
+// called outside parallel regions (OpenBLAS threads itself). Float32 convs of 16 or more channels
+// run their forward and (stride 1) their input gradient on the inference engine's blocked kernels
+// instead (conv_blocked_nchw.h); the weight gradient stays here. Tests: tests/tensor/test_conv.cpp.
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
+#include "tensor/cpu/conv_blocked_nchw.h"
 #include "tensor/cpu/conv_math.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/linalg.h"
@@ -138,6 +142,9 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
   const int64_t L = g.OH * g.OW, HW = g.H * g.W;
   const int64_t G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
   if (g.N == 0 || g.OC == 0 || L == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv2d_blocked_applies(g)) return conv2d_forward_blocked(g, x, w, b, y);
+  }
 
   if (is_pointwise(g)) {
     // x_n (C, L) is already the column matrix: y_n,g (OCg, L) = w_g (OCg, Cg) x_n,g (Cg, L)
@@ -193,6 +200,12 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
         db[oc] = acc;
       }
     });
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (dx && conv2d_input_grad_blocked_applies(g)) {
+      conv2d_input_grad_blocked(g, dy, w, dx);
+      dx = nullptr;
+    }
   }
   if (!dx && !dw) return;
   if (g.N == 0 || L == 0) {

@@ -4,6 +4,7 @@
 #include "tensor/cpu/conv_blocked.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -30,6 +31,28 @@ bool cpu_has_avx512() {
   return yes;
 }
 
+namespace {
+std::atomic<bool> g_winograd_on{[] {
+  const char* e = std::getenv("FK_WINOGRAD");
+  return !(e && std::string(e) == "0");
+}()};
+}  // namespace
+
+void set_winograd_enabled(bool on) { g_winograd_on = on; }
+bool winograd_enabled() { return g_winograd_on; }
+
+// Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs where it measured faster than the direct kernel
+// on the project machine (bench_ops --conv; docs/perf.md): 16 to 256 input channels (the stem's 3
+// leave too few products to amortise the transforms; at 512 the transformed weights, 16/9 of the
+// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 80x80
+// (at 112x112 the transformed input no longer stays in cache and it lost; Inception-ResNet's 77x77
+// stem convs, 32->32 and 32->64, won at batch 1: 0.50 -> 0.37 and 1.05 -> 0.60 ms, and at batch 8
+// one lost 0.6 ms and the other won 0.4-1.3 ms).
+bool winograd_preferred(const BlockedConvGeometry& g) {
+  return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16 &&
+         g.C <= 256 && g.OH * g.OW <= 80 * 80;
+}
+
 int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, float* out) {
   const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC), taps = g.KH * g.KW;
   if (g.depthwise) {
@@ -46,27 +69,33 @@ int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, 
     if (!out) return size;
     std::fill(out, out + size, 0.0f);
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    for (int64_t oc = 0; oc < g.OC; ++oc)
-      for (int64_t c = 0; c < g.C; ++c) {
-        const float* k = w + (oc * g.C + c) * 9;
-        double gk[4][3];  // G k
-        for (int r = 0; r < 4; ++r)
-          for (int j = 0; j < 3; ++j) gk[r][j] = G[r][0] * k[j] + G[r][1] * k[3 + j] + G[r][2] * k[6 + j];
-        for (int r = 0; r < 4; ++r)
-          for (int q = 0; q < 4; ++q) {  // (G k G^T)[r][q]
-            const double u = gk[r][0] * G[q][0] + gk[r][1] * G[q][1] + gk[r][2] * G[q][2];
-            out[(((r * 4 + q) * OCb + oc / 16) * Cb + c / 16) * 256 + (c % 16) * 16 + oc % 16] = float(u);
-          }
-      }
+    // in parallel over output-channel blocks (training packs at every step): each writes its own columns
+    parallel_for(OCb, std::max<int64_t>(1, 256 / std::max<int64_t>(1, g.C)), [&](int64_t b0, int64_t b1) {
+      for (int64_t oc = b0 * 16; oc < std::min(g.OC, b1 * 16); ++oc)
+        for (int64_t c = 0; c < g.C; ++c) {
+          const float* k = w + (oc * g.C + c) * 9;
+          double gk[4][3];  // G k
+          for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < 3; ++j) gk[r][j] = G[r][0] * k[j] + G[r][1] * k[3 + j] + G[r][2] * k[6 + j];
+          for (int r = 0; r < 4; ++r)
+            for (int q = 0; q < 4; ++q) {  // (G k G^T)[r][q]
+              const double u = gk[r][0] * G[q][0] + gk[r][1] * G[q][1] + gk[r][2] * G[q][2];
+              out[(((r * 4 + q) * OCb + oc / 16) * Cb + c / 16) * 256 + (c % 16) * 16 + oc % 16] = float(u);
+            }
+        }
+    });
     return size;
   }
   const int64_t size = OCb * Cb * taps * 256;
   if (!out) return size;
-  std::fill(out, out + size, 0.0f);
-  for (int64_t oc = 0; oc < g.OC; ++oc)
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t t = 0; t < taps; ++t)
-        out[(((oc / 16) * Cb + c / 16) * taps + t) * 256 + (c % 16) * 16 + oc % 16] = w[(oc * g.C + c) * taps + t];
+  // in parallel over output-channel blocks, each filling and writing its own stretch of out
+  parallel_for(OCb, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, Cb * taps * 256)), [&](int64_t b0, int64_t b1) {
+    std::fill(out + b0 * Cb * taps * 256, out + b1 * Cb * taps * 256, 0.0f);
+    for (int64_t oc = b0 * 16; oc < std::min(g.OC, b1 * 16); ++oc)
+      for (int64_t c = 0; c < g.C; ++c)
+        for (int64_t t = 0; t < taps; ++t)
+          out[(((oc / 16) * Cb + c / 16) * taps + t) * 256 + (c % 16) * 16 + oc % 16] = w[(oc * g.C + c) * taps + t];
+  });
   return size;
 }
 

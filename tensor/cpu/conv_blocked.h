@@ -72,4 +72,11 @@ void blocked_to_nchw(int64_t N, int64_t C, int64_t HW, const float* x, float* y)
 // Whether this CPU runs the AVX-512 kernels (and FK_CPU_ISA does not ask for the generic ones).
 bool cpu_has_avx512();
 
+// Whether a conv of this geometry (N, H, W, OH, OW filled in) should run Winograd F(2x2, 3x3): a
+// dense 3x3 stride-1 conv of a shape where it measured faster than the direct kernel (conv_blocked.cpp),
+// and Winograd switched on (default: on unless FK_WINOGRAD=0; set_winograd_enabled for tests).
+bool winograd_preferred(const BlockedConvGeometry& g);
+void set_winograd_enabled(bool on);
+bool winograd_enabled();
+
 }  // namespace fk::cpu

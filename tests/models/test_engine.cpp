@@ -63,9 +63,9 @@ TEST_CASE("engine: ir_50 and ir_se_50 equal PyTorch and the module path (float32
 
 TEST_CASE("engine: ir_50 with the direct 3x3 kernel only (Winograd off) equals PyTorch and the module path") {
   struct WinogradOn {
-    ~WinogradOn() { fuse::set_winograd_enabled(true); }
+    ~WinogradOn() { cpu::set_winograd_enabled(true); }
   } restore;
-  fuse::set_winograd_enabled(false);
+  cpu::set_winograd_enabled(false);
   models::IRBackbone model(112, 50, "ir");
   check_engine("irse/ir_50", model);
 }

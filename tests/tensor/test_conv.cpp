@@ -1,10 +1,12 @@
 // Tests of ops::conv2d and ops::conv2d_backward: a hand-worked example, PyTorch fixtures for every row
 // of tests/cases/conv.h (forward within 1e-5 in float32, and the gradients), the im2col + GEMM kernel
 // against the direct-loop reference on random shapes (float64, 1e-12), an adjoint identity for the
-// backward on larger batches, and the error messages.
+// backward on larger batches, the float32 convs that run on the engine's blocked kernels against the
+// float64 reference, and the error messages.
 #include <string>
 
 #include "cases/conv.h"
+#include "tensor/cpu/conv_blocked_nchw.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/random.h"
 #include "test_util.h"
@@ -106,6 +108,65 @@ TEST_CASE("conv2d: im2col + GEMM equals the direct-loop reference on random shap
     Tensor y = ops::conv2d(x, w, b, options_of(g));
     CHECK_CLOSE(y, expected, 1e-12, 0, "conv2d vs reference " + geometry_str(g));
   }
+}
+
+TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equal the float64 reference") {
+  // float32 convs of 16+ channels run forward and (stride 1) dx on the engine's kernels (direct, and
+  // Winograd for 3x3 stride 1): against the float64 seven-loop reference (forward) and the float64
+  // GEMM backward (dx, dw), on channel counts that are and are not multiples of 16
+  struct RestoreBlocked {
+    ~RestoreBlocked() { cpu::set_conv_blocked_enabled(true); }
+  } restore;
+  cpu::set_conv_blocked_enabled(true);
+  Generator gen(21);
+  const int64_t kernels[][2] = {{1, 1}, {3, 3}, {3, 3}, {1, 7}, {7, 1}, {3, 1}, {5, 5}};
+  int input_grads = 0;
+  for (int trial = 0; trial < 28; ++trial) {
+    cpu::Conv2dGeometry g;
+    g.N = gen.randint(1, 4);
+    g.C = 16 + gen.randint(0, 3) * 9;   // 16, 25, 34
+    g.OC = 16 + gen.randint(0, 3) * 12;  // 16, 28, 40
+    g.KH = kernels[trial % 7][0], g.KW = kernels[trial % 7][1];
+    const int64_t strides[6][2] = {{1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 2}, {2, 1}};
+    g.SH = strides[trial % 6][0], g.SW = strides[trial % 6][1];
+    g.PH = gen.randint(0, g.KH), g.PW = gen.randint(0, g.KW);  // 0 .. K-1
+    g.H = std::max<int64_t>(1, g.KH - 2 * g.PH) + gen.randint(0, 9);
+    g.W = std::max<int64_t>(1, g.KW - 2 * g.PW) + gen.randint(0, 9);
+    g.OH = (g.H + 2 * g.PH - g.KH) / g.SH + 1;
+    g.OW = (g.W + 2 * g.PW - g.KW) / g.SW + 1;
+    const std::string label = geometry_str(g);
+    REQUIRE_MESSAGE(cpu::conv2d_blocked_applies(g), label);
+    manual_seed(uint64_t(700 + trial));
+    const int64_t xn = g.N * g.C * g.H * g.W, wn = g.OC * g.C * g.KH * g.KW, yn = g.N * g.OC * g.OH * g.OW;
+    Tensor x = randn({xn}, DType::Float64), w = randn({wn}, DType::Float64), b = randn({g.OC}, DType::Float64);
+    Tensor dy = randn({yn}, DType::Float64);
+    Tensor y_ref = empty({yn}, DType::Float64), dx_ref = empty({xn}, DType::Float64), dw_ref = empty({wn}, DType::Float64);
+    cpu::conv2d_reference<double>(g, x.data<double>(), w.data<double>(), b.data<double>(), y_ref.data<double>());
+    cpu::conv2d_backward<double>(g, dy.data<double>(), x.data<double>(), w.data<double>(), dx_ref.data<double>(),
+                                 dw_ref.data<double>(), nullptr);
+    Tensor x32 = x.to(DType::Float32), w32 = w.to(DType::Float32), b32 = b.to(DType::Float32);
+    Tensor dy32 = dy.to(DType::Float32);
+    Tensor y = empty({yn}), dx = empty({xn}), dw = empty({wn});
+    cpu::conv2d_forward<float>(g, x32.data<float>(), w32.data<float>(), b32.data<float>(), y.data<float>());
+    cpu::conv2d_backward<float>(g, dy32.data<float>(), x32.data<float>(), w32.data<float>(), dx.data<float>(),
+                                dw.data<float>(), nullptr);
+    // sums of up to 34 * 25 products of unit normals: float32 (and Winograd's transforms) within ~1e-4
+    CHECK_CLOSE(y.to(DType::Float64), y_ref, 2e-4, 1e-4, "blocked forward " + label);
+    CHECK_CLOSE(dx.to(DType::Float64), dx_ref, 2e-4, 1e-4, "dx " + label);
+    CHECK_CLOSE(dw.to(DType::Float64), dw_ref, 1e-3, 1e-4, "dw " + label);
+    input_grads += cpu::conv2d_input_grad_blocked_applies(g);
+  }
+  CHECK(input_grads == 15);  // the stride-1 trials ran dx on the blocked kernels too
+
+  // switched off, the same float32 conv runs im2col + GEMM (and applies() says so)
+  cpu::Conv2dGeometry g;
+  g.N = 2, g.C = 16, g.H = 6, g.W = 5, g.OC = 16, g.KH = g.KW = 3, g.PH = g.PW = 1, g.OH = 6, g.OW = 5;
+  cpu::set_conv_blocked_enabled(false);
+  CHECK_FALSE(cpu::conv2d_blocked_applies(g));
+  cpu::set_conv_blocked_enabled(true);
+  CHECK(cpu::conv2d_blocked_applies(g));
+  g.groups = 2;
+  CHECK_FALSE(cpu::conv2d_blocked_applies(g));  // grouped convs stay on im2col + GEMM
 }
 
 TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the whole batch") {

@@ -1,0 +1,92 @@
+// conv2d on NCHW float32 arrays through the blocked kernels (conv_blocked_nchw.h).
+#include "tensor/cpu/conv_blocked_nchw.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tensor/cpu/conv_blocked.h"
+#include "tensor/parallel.h"
+
+namespace fk::cpu {
+
+namespace {
+
+std::atomic<bool> g_on{[] {
+  const char* e = std::getenv("FK_CONV_BLOCKED");
+  return !(e && std::string(e) == "0");
+}()};
+
+// A per-thread scratch buffer that only grows (no page faults once the largest conv has run).
+float* scratch(std::vector<float>& v, int64_t n) {
+  if (int64_t(v.size()) < n) v.resize(size_t(n));
+  return v.data();
+}
+
+// Converts x (N, C, H*W) to blocked, packs w for g (winograd chosen here), runs the conv with the
+// optional bias and converts the result (N, OC, OH*OW) back.
+void run_blocked(BlockedConvGeometry g, const float* x, const float* w, const float* b, float* y) {
+  thread_local std::vector<float> xb, yb, wp, bias;
+  g.winograd = winograd_preferred(g);
+  const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC);
+  nchw_to_blocked(g.N, g.C, g.H * g.W, x, scratch(xb, g.N * Cb * g.H * g.W * 16));
+  float* packed = scratch(wp, pack_conv_weights_blocked(g, w, nullptr));
+  pack_conv_weights_blocked(g, w, packed);
+  BlockedEpilogue e;
+  if (b) {
+    bias.assign(size_t(OCb * 16), 0.0f);
+    std::copy(b, b + g.OC, bias.begin());
+    e.bias = bias.data();
+  }
+  float* out = scratch(yb, g.N * OCb * g.OH * g.OW * 16);
+  conv2d_blocked(g, xb.data(), packed, e, out);
+  blocked_to_nchw(g.N, g.OC, g.OH * g.OW, out, y);
+}
+
+}  // namespace
+
+void set_conv_blocked_enabled(bool on) { g_on = on; }
+bool conv_blocked_enabled() { return g_on; }
+
+bool conv2d_blocked_applies(const Conv2dGeometry& g) {
+  // the kernels are instantiated for row strides 1 and 2; below 16 channels a block is mostly padding
+  return g_on && g.groups == 1 && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.SH >= 1 && g.C >= 16 &&
+         g.OC >= 16 && g.N > 0 && g.OH > 0 && g.OW > 0;
+}
+
+bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g) {
+  return conv2d_blocked_applies(g) && g.SH == 1 && g.SW == 1 && g.PH <= g.KH - 1 && g.PW <= g.KW - 1;
+}
+
+void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y) {
+  BlockedConvGeometry bg;
+  bg.N = g.N, bg.C = g.C, bg.H = g.H, bg.W = g.W;
+  bg.OC = g.OC, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.OH, bg.OW = g.OW;
+  bg.SH = g.SH, bg.SW = g.SW, bg.PH = g.PH, bg.PW = g.PW;
+  run_blocked(bg, x, w, b, y);
+}
+
+void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
+  // dx = conv(dy, w~) with OC and C swapped, the taps flipped and padding K-1-P (stride 1):
+  // its output size OH + 2(K-1-P) - K + 1 = H
+  BlockedConvGeometry bg;
+  bg.N = g.N, bg.C = g.OC, bg.H = g.OH, bg.W = g.OW;
+  bg.OC = g.C, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.H, bg.OW = g.W;
+  bg.PH = g.KH - 1 - g.PH, bg.PW = g.KW - 1 - g.PW;
+  thread_local std::vector<float> flipped;
+  float* wt = scratch(flipped, g.C * g.OC * g.KH * g.KW);
+  const int64_t taps = g.KH * g.KW;
+  parallel_for(g.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.OC * taps)), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t oc = 0; oc < g.OC; ++oc) {
+        const float* src = w + (oc * g.C + c) * taps;
+        float* dst = wt + (c * g.OC + oc) * taps;
+        for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+      }
+  });
+  run_blocked(bg, dy, wt, nullptr, dx);
+}
+
+}  // namespace fk::cpu

@@ -1,0 +1,29 @@
+// conv2d on NCHW float32 arrays through the inference engine's blocked kernels (conv_blocked.h): the
+// input converted to NCHW16c, the weights packed at every call (they change at every training step),
+// the direct or Winograd kernel (winograd_preferred), the output converted back. conv2d_forward<float>
+// and the input gradient of conv2d_backward<float> (tensor/cpu/conv.cpp) run through here where it
+// applies, im2col + GEMM elsewhere (float64, groups, dilation, fewer than 16 channels). The input
+// gradient of a stride-1 conv is itself a stride-1 conv of dy with the flipped, transposed weights:
+//   dx = conv(dy, w~, padding K-1-P),   w~[c, oc, kh, kw] = w[oc, c, KH-1-kh, KW-1-kw]
+// so it runs on the same kernels. FK_CONV_BLOCKED=0 (or set_conv_blocked_enabled(false)) turns this
+// off. Tests: tests/tensor/test_conv.cpp (against conv2d_reference and the GEMM path).
+#pragma once
+
+#include "tensor/cpu/kernels_conv_pool.h"
+
+namespace fk::cpu {
+
+// Whether conv2d_forward<float> runs through the blocked kernels for this geometry.
+bool conv2d_blocked_applies(const Conv2dGeometry& g);
+// Whether its input gradient does (stride 1, padding at most kernel - 1, besides the above).
+bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g);
+
+// y (N, OC, OH, OW) = conv(x, w) + b (b may be null), all NCHW float32.
+void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y);
+// dx (N, C, H, W) = the gradient of conv(x, w) with respect to x for the output gradient dy.
+void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
+
+void set_conv_blocked_enabled(bool on);
+bool conv_blocked_enabled();
+
+}  // namespace fk::cpu
