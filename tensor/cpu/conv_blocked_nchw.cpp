@@ -52,8 +52,9 @@ bool conv_blocked_enabled() { return g_on; }
 
 bool conv2d_blocked_applies(const Conv2dGeometry& g) {
   // the kernels are instantiated for row strides 1 and 2; below 16 channels a block is mostly padding
-  return g_on && g.groups == 1 && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.SH >= 1 && g.C >= 16 &&
-         g.OC >= 16 && g.N > 0 && g.OH > 0 && g.OW > 0;
+  const bool depthwise = g.groups == g.C && g.OC == g.C;
+  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.SH >= 1 &&
+         g.C >= 16 && g.OC >= 16 && g.N > 0 && g.OH > 0 && g.OW > 0;
 }
 
 bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g) {
@@ -65,6 +66,7 @@ void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float
   bg.N = g.N, bg.C = g.C, bg.H = g.H, bg.W = g.W;
   bg.OC = g.OC, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.OH, bg.OW = g.OW;
   bg.SH = g.SH, bg.SW = g.SW, bg.PH = g.PH, bg.PW = g.PW;
+  bg.depthwise = g.groups != 1;
   run_blocked(bg, x, w, b, y);
 }
 
@@ -75,9 +77,16 @@ void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const f
   bg.N = g.N, bg.C = g.OC, bg.H = g.OH, bg.W = g.OW;
   bg.OC = g.C, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.H, bg.OW = g.W;
   bg.PH = g.KH - 1 - g.PH, bg.PW = g.KW - 1 - g.PW;
+  bg.depthwise = g.groups != 1;
   thread_local std::vector<float> flipped;
-  float* wt = scratch(flipped, g.C * g.OC * g.KH * g.KW);
   const int64_t taps = g.KH * g.KW;
+  if (bg.depthwise) {  // each channel its own conv: the taps flipped, nothing to transpose
+    float* wt = scratch(flipped, g.C * taps);
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t t = 0; t < taps; ++t) wt[c * taps + t] = w[c * taps + taps - 1 - t];
+    return run_blocked(bg, dy, wt, nullptr, dx);
+  }
+  float* wt = scratch(flipped, g.C * g.OC * taps);
   parallel_for(g.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.OC * taps)), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
       for (int64_t oc = 0; oc < g.OC; ++oc) {

@@ -2,10 +2,11 @@
 // input converted to NCHW16c, the weights packed at every call (they change at every training step),
 // the direct or Winograd kernel (winograd_preferred), the output converted back. conv2d_forward<float>
 // and the input gradient of conv2d_backward<float> (tensor/cpu/conv.cpp) run through here where it
-// applies, im2col + GEMM elsewhere (float64, groups, dilation, fewer than 16 channels). The input
-// gradient of a stride-1 conv is itself a stride-1 conv of dy with the flipped, transposed weights:
+// applies (dense or depthwise, 16 or more channels), im2col + GEMM elsewhere (float64, other groups,
+// dilation, 3-channel stems). The input gradient of a stride-1 conv is itself a stride-1 conv of dy
+// with the flipped, transposed weights:
 //   dx = conv(dy, w~, padding K-1-P),   w~[c, oc, kh, kw] = w[oc, c, KH-1-kh, KW-1-kw]
-// so it runs on the same kernels. FK_CONV_BLOCKED=0 (or set_conv_blocked_enabled(false)) turns this
+// (depthwise: each channel's taps flipped), so it runs on the same kernels. FK_CONV_BLOCKED=0 (or set_conv_blocked_enabled(false)) turns this
 // off. Tests: tests/tensor/test_conv.cpp (against conv2d_reference and the GEMM path).
 #pragma once
 

@@ -111,8 +111,8 @@ TEST_CASE("conv2d: im2col + GEMM equals the direct-loop reference on random shap
 }
 
 TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equal the float64 reference") {
-  // float32 convs of 16+ channels run forward and (stride 1) dx on the engine's kernels (direct, and
-  // Winograd for 3x3 stride 1): against the float64 seven-loop reference (forward) and the float64
+  // float32 convs of 16+ channels run forward and (stride 1) dx on the engine's kernels (direct,
+  // depthwise, and Winograd for 3x3 stride 1): against the float64 seven-loop reference (forward) and the float64
   // GEMM backward (dx, dw), on channel counts that are and are not multiples of 16
   struct RestoreBlocked {
     ~RestoreBlocked() { cpu::set_conv_blocked_enabled(true); }
@@ -120,12 +120,13 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
   cpu::set_conv_blocked_enabled(true);
   Generator gen(21);
   const int64_t kernels[][2] = {{1, 1}, {3, 3}, {3, 3}, {1, 7}, {7, 1}, {3, 1}, {5, 5}};
-  int input_grads = 0;
-  for (int trial = 0; trial < 28; ++trial) {
+  int input_grads = 0, stride_one = 0;
+  for (int trial = 0; trial < 36; ++trial) {
     cpu::Conv2dGeometry g;
     g.N = gen.randint(1, 4);
     g.C = 16 + gen.randint(0, 3) * 9;   // 16, 25, 34
     g.OC = 16 + gen.randint(0, 3) * 12;  // 16, 28, 40
+    if (trial % 4 == 1) g.OC = g.groups = g.C;  // depthwise
     g.KH = kernels[trial % 7][0], g.KW = kernels[trial % 7][1];
     const int64_t strides[6][2] = {{1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 2}, {2, 1}};
     g.SH = strides[trial % 6][0], g.SW = strides[trial % 6][1];
@@ -137,7 +138,8 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
     const std::string label = geometry_str(g);
     REQUIRE_MESSAGE(cpu::conv2d_blocked_applies(g), label);
     manual_seed(uint64_t(700 + trial));
-    const int64_t xn = g.N * g.C * g.H * g.W, wn = g.OC * g.C * g.KH * g.KW, yn = g.N * g.OC * g.OH * g.OW;
+    const int64_t xn = g.N * g.C * g.H * g.W, wn = g.OC * (g.C / g.groups) * g.KH * g.KW;
+    const int64_t yn = g.N * g.OC * g.OH * g.OW;
     Tensor x = randn({xn}, DType::Float64), w = randn({wn}, DType::Float64), b = randn({g.OC}, DType::Float64);
     Tensor dy = randn({yn}, DType::Float64);
     Tensor y_ref = empty({yn}, DType::Float64), dx_ref = empty({xn}, DType::Float64), dw_ref = empty({wn}, DType::Float64);
@@ -155,8 +157,10 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
     CHECK_CLOSE(dx.to(DType::Float64), dx_ref, 2e-4, 1e-4, "dx " + label);
     CHECK_CLOSE(dw.to(DType::Float64), dw_ref, 1e-3, 1e-4, "dw " + label);
     input_grads += cpu::conv2d_input_grad_blocked_applies(g);
+    stride_one += g.SH == 1 && g.SW == 1;
   }
-  CHECK(input_grads == 15);  // the stride-1 trials ran dx on the blocked kernels too
+  CHECK(stride_one >= 12);
+  CHECK(input_grads == stride_one);  // the stride-1 trials ran dx on the blocked kernels too
 
   // switched off, the same float32 conv runs im2col + GEMM (and applies() says so)
   cpu::Conv2dGeometry g;
@@ -166,7 +170,9 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
   cpu::set_conv_blocked_enabled(true);
   CHECK(cpu::conv2d_blocked_applies(g));
   g.groups = 2;
-  CHECK_FALSE(cpu::conv2d_blocked_applies(g));  // grouped convs stay on im2col + GEMM
+  CHECK_FALSE(cpu::conv2d_blocked_applies(g));  // grouped convs other than depthwise stay on im2col + GEMM
+  g.groups = 16;
+  CHECK(cpu::conv2d_blocked_applies(g));
 }
 
 TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the whole batch") {
