@@ -74,6 +74,10 @@ BlockedTensor run_stages(const std::vector<Stage>& stages, BlockedTensor y) {
 
 }  // namespace
 
+struct MtcnnTrunk {
+  std::vector<Stage> trunk;
+};
+
 // ---- PNet
 
 PNet::PNet() {
@@ -173,14 +177,10 @@ RNet::RNet() {
   dense5_2 = register_module("dense5_2", std::make_shared<Linear>(128, 4));
 }
 
-struct RNet::Engine {
-  std::vector<Stage> trunk;
-};
-
 RNet::~RNet() = default;
 
-std::unique_ptr<RNet::Engine> RNet::build_engine() const {
-  auto e = std::make_unique<Engine>();
+std::unique_ptr<MtcnnTrunk> RNet::build_engine() const {
+  auto e = std::make_unique<MtcnnTrunk>();
   if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, pool2.get()) ||
       !add_stage(e->trunk, *conv3, *prelu3, nullptr))
     return nullptr;
@@ -189,7 +189,7 @@ std::unique_ptr<RNet::Engine> RNet::build_engine() const {
 
 RNet::Heads RNet::heads(const Tensor& x) {
   check_crop_batch("RNet", x, 24);
-  const Engine* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
+  const MtcnnTrunk* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
   Tensor h;
   if (e) {
     h = to_nchw(run_stages(e->trunk, to_blocked(x)));
@@ -228,14 +228,10 @@ ONet::ONet() {
   dense6_3 = register_module("dense6_3", std::make_shared<Linear>(256, 10));
 }
 
-struct ONet::Engine {
-  std::vector<Stage> trunk;
-};
-
 ONet::~ONet() = default;
 
-std::unique_ptr<ONet::Engine> ONet::build_engine() const {
-  auto e = std::make_unique<Engine>();
+std::unique_ptr<MtcnnTrunk> ONet::build_engine() const {
+  auto e = std::make_unique<MtcnnTrunk>();
   if (!add_stage(e->trunk, *conv1, *prelu1, pool1.get()) || !add_stage(e->trunk, *conv2, *prelu2, pool2.get()) ||
       !add_stage(e->trunk, *conv3, *prelu3, pool3.get()) || !add_stage(e->trunk, *conv4, *prelu4, nullptr))
     return nullptr;
@@ -244,7 +240,7 @@ std::unique_ptr<ONet::Engine> ONet::build_engine() const {
 
 ONet::Heads ONet::heads(const Tensor& x) {
   check_crop_batch("ONet", x, 48);
-  const Engine* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
+  const MtcnnTrunk* e = fuse::engine_applies(*this, x) ? plan_.get([&] { return build_engine(); }) : nullptr;
   Tensor h;
   if (e) {
     h = to_nchw(run_stages(e->trunk, to_blocked(x)));

@@ -29,6 +29,10 @@
 
 namespace fk::models {
 
+// RNet's and ONet's trunks as the engine runs them: their conv + PReLU (+ max pool) stages, prepared
+// (mtcnn_nets.cpp).
+struct MtcnnTrunk;
+
 // Proposal net: conv1 3->10 k3, pool1 2/2, conv2 10->16 k3, conv3 16->32 k3, then two 1x1 heads.
 class PNet : public Model {
  public:
@@ -86,9 +90,8 @@ class RNet : public Model {
   std::shared_ptr<Linear> dense5_2;  // box regression
 
  private:
-  struct Engine;
-  std::unique_ptr<Engine> build_engine() const;
-  fuse::InferencePlan<Engine> plan_;
+  std::unique_ptr<MtcnnTrunk> build_engine() const;
+  fuse::InferencePlan<MtcnnTrunk> plan_;
 };
 
 // Output net: conv1 3->32 k3, pool1 3/2, conv2 32->64 k3, pool2 3/2, conv3 64->64 k3, pool3 2/2,
@@ -124,9 +127,8 @@ class ONet : public Model {
   std::shared_ptr<Linear> dense6_3;  // landmarks
 
  private:
-  struct Engine;
-  std::unique_ptr<Engine> build_engine() const;
-  fuse::InferencePlan<Engine> plan_;
+  std::unique_ptr<MtcnnTrunk> build_engine() const;
+  fuse::InferencePlan<MtcnnTrunk> plan_;
 };
 
 }  // namespace fk::models
