@@ -53,7 +53,7 @@ bool conv_blocked_enabled() { return g_on; }
 bool conv2d_blocked_applies(const Conv2dGeometry& g) {
   // the kernels are instantiated for row strides 1 and 2; below 16 channels a block is mostly padding
   const bool depthwise = g.groups == g.C && g.OC == g.C;
-  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.SH >= 1 &&
+  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) &&
          g.C >= 16 && g.OC >= 16 && g.N > 0 && g.OH > 0 && g.OW > 0;
 }
 
