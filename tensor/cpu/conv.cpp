@@ -14,8 +14,8 @@
 // Backward: dw_g = dy_g col_g^T, dcol_g = w_g^T dy_g followed by col2im (the adjoint of im2col),
 // db = sum of dy over (n, oh, ow). OpenMP runs the im2col/col2im/permute loops; the GEMMs are
 // called outside parallel regions (OpenBLAS threads itself). Float32 convs of 16 or more channels
-// run their forward and (stride 1) their input gradient on the inference engine's blocked kernels
-// instead (conv_blocked_nchw.h); the weight gradient stays here. Tests: tests/tensor/test_conv.cpp.
+// run their forward, their weight gradient and (stride 1) their input gradient on the blocked kernels
+// instead (conv_blocked_nchw.h). Tests: tests/tensor/test_conv.cpp.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -202,9 +202,12 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
     });
   }
   if constexpr (std::is_same_v<T, float>) {
-    if (dx && conv2d_input_grad_blocked_applies(g)) {
-      conv2d_input_grad_blocked(g, dy, w, dx);
-      dx = nullptr;
+    T* bdx = dx && conv2d_input_grad_blocked_applies(g) ? dx : nullptr;
+    T* bdw = dw && conv2d_weight_grad_blocked_applies(g) ? dw : nullptr;
+    if (bdx || bdw) {
+      conv2d_backward_blocked(g, dy, x, w, bdx, bdw);
+      if (bdx) dx = nullptr;
+      if (bdw) dw = nullptr;
     }
   }
   if (!dx && !dw) return;

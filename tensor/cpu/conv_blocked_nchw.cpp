@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/cpu/conv_blocked.h"
+#include "tensor/cpu/conv_weight_grad.h"
 #include "tensor/parallel.h"
 
 namespace fk::cpu {
@@ -25,13 +26,12 @@ float* scratch(std::vector<float>& v, int64_t n) {
   return v.data();
 }
 
-// Converts x (N, C, H*W) to blocked, packs w for g (winograd chosen here), runs the conv with the
-// optional bias and converts the result (N, OC, OH*OW) back.
-void run_blocked(BlockedConvGeometry g, const float* x, const float* w, const float* b, float* y) {
-  thread_local std::vector<float> xb, yb, wp, bias;
+// Packs w for g (winograd chosen here), runs the conv on the blocked input xb with the optional bias
+// and converts the result (N, OC, OH*OW) back.
+void run_on_blocked(BlockedConvGeometry g, const float* xb, const float* w, const float* b, float* y) {
+  thread_local std::vector<float> yb, wp, bias;
   g.winograd = winograd_preferred(g);
-  const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC);
-  nchw_to_blocked(g.N, g.C, g.H * g.W, x, scratch(xb, g.N * Cb * g.H * g.W * 16));
+  const int64_t OCb = channel_blocks(g.OC);
   float* packed = scratch(wp, pack_conv_weights_blocked(g, w, nullptr));
   pack_conv_weights_blocked(g, w, packed);
   BlockedEpilogue e;
@@ -41,8 +41,52 @@ void run_blocked(BlockedConvGeometry g, const float* x, const float* w, const fl
     e.bias = bias.data();
   }
   float* out = scratch(yb, g.N * OCb * g.OH * g.OW * 16);
-  conv2d_blocked(g, xb.data(), packed, e, out);
+  conv2d_blocked(g, xb, packed, e, out);
   blocked_to_nchw(g.N, g.OC, g.OH * g.OW, out, y);
+}
+
+// x (N, C, H*W) converted to blocked in a per-thread buffer
+const float* to_blocked(std::vector<float>& buffer, int64_t N, int64_t C, int64_t HW, const float* x) {
+  float* out = scratch(buffer, N * channel_blocks(C) * HW * 16);
+  nchw_to_blocked(N, C, HW, x, out);
+  return out;
+}
+
+BlockedConvGeometry blocked_geometry(const Conv2dGeometry& g) {
+  BlockedConvGeometry bg;
+  bg.N = g.N, bg.C = g.C, bg.H = g.H, bg.W = g.W;
+  bg.OC = g.OC, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.OH, bg.OW = g.OW;
+  bg.SH = g.SH, bg.SW = g.SW, bg.PH = g.PH, bg.PW = g.PW;
+  bg.depthwise = g.groups != 1;
+  return bg;
+}
+
+// dx = conv(dy, w~) with OC and C swapped, the taps flipped and padding K-1-P (stride 1): its output
+// size OH + 2(K-1-P) - K + 1 = H. dyb: dy blocked.
+void input_grad_on_blocked(const Conv2dGeometry& g, const float* dyb, const float* w, float* dx) {
+  BlockedConvGeometry bg;
+  bg.N = g.N, bg.C = g.OC, bg.H = g.OH, bg.W = g.OW;
+  bg.OC = g.C, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.H, bg.OW = g.W;
+  bg.PH = g.KH - 1 - g.PH, bg.PW = g.KW - 1 - g.PW;
+  bg.depthwise = g.groups != 1;
+  thread_local std::vector<float> flipped;
+  const int64_t taps = g.KH * g.KW;
+  if (bg.depthwise) {  // each channel its own conv: the taps flipped, nothing to transpose
+    float* wt = scratch(flipped, g.C * taps);
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t t = 0; t < taps; ++t) wt[c * taps + t] = w[c * taps + taps - 1 - t];
+    return run_on_blocked(bg, dyb, wt, nullptr, dx);
+  }
+  float* wt = scratch(flipped, g.C * g.OC * taps);
+  parallel_for(g.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.OC * taps)), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t oc = 0; oc < g.OC; ++oc) {
+        const float* src = w + (oc * g.C + c) * taps;
+        float* dst = wt + (c * g.OC + oc) * taps;
+        for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+      }
+  });
+  run_on_blocked(bg, dyb, wt, nullptr, dx);
 }
 
 }  // namespace
@@ -61,41 +105,27 @@ bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g) {
   return conv2d_blocked_applies(g) && g.SH == 1 && g.SW == 1 && g.PH <= g.KH - 1 && g.PW <= g.KW - 1;
 }
 
+bool conv2d_weight_grad_blocked_applies(const Conv2dGeometry& g) {
+  const bool depthwise = g.groups == g.C && g.OC == g.C;
+  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && g.C >= 16 && g.OC >= 16;
+}
+
 void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y) {
-  BlockedConvGeometry bg;
-  bg.N = g.N, bg.C = g.C, bg.H = g.H, bg.W = g.W;
-  bg.OC = g.OC, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.OH, bg.OW = g.OW;
-  bg.SH = g.SH, bg.SW = g.SW, bg.PH = g.PH, bg.PW = g.PW;
-  bg.depthwise = g.groups != 1;
-  run_blocked(bg, x, w, b, y);
+  thread_local std::vector<float> xb;
+  run_on_blocked(blocked_geometry(g), to_blocked(xb, g.N, g.C, g.H * g.W, x), w, b, y);
 }
 
 void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
-  // dx = conv(dy, w~) with OC and C swapped, the taps flipped and padding K-1-P (stride 1):
-  // its output size OH + 2(K-1-P) - K + 1 = H
-  BlockedConvGeometry bg;
-  bg.N = g.N, bg.C = g.OC, bg.H = g.OH, bg.W = g.OW;
-  bg.OC = g.C, bg.KH = g.KH, bg.KW = g.KW, bg.OH = g.H, bg.OW = g.W;
-  bg.PH = g.KH - 1 - g.PH, bg.PW = g.KW - 1 - g.PW;
-  bg.depthwise = g.groups != 1;
-  thread_local std::vector<float> flipped;
-  const int64_t taps = g.KH * g.KW;
-  if (bg.depthwise) {  // each channel its own conv: the taps flipped, nothing to transpose
-    float* wt = scratch(flipped, g.C * taps);
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t t = 0; t < taps; ++t) wt[c * taps + t] = w[c * taps + taps - 1 - t];
-    return run_blocked(bg, dy, wt, nullptr, dx);
-  }
-  float* wt = scratch(flipped, g.C * g.OC * taps);
-  parallel_for(g.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.OC * taps)), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      for (int64_t oc = 0; oc < g.OC; ++oc) {
-        const float* src = w + (oc * g.C + c) * taps;
-        float* dst = wt + (c * g.OC + oc) * taps;
-        for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
-      }
-  });
-  run_blocked(bg, dy, wt, nullptr, dx);
+  thread_local std::vector<float> dyb;
+  input_grad_on_blocked(g, to_blocked(dyb, g.N, g.OC, g.OH * g.OW, dy), w, dx);
+}
+
+void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* w, float* dx,
+                             float* dw) {
+  thread_local std::vector<float> dyb_buffer, xb_buffer;
+  const float* dyb = to_blocked(dyb_buffer, g.N, g.OC, g.OH * g.OW, dy);  // converted once for both
+  if (dw) conv2d_weight_grad_blocked(blocked_geometry(g), to_blocked(xb_buffer, g.N, g.C, g.H * g.W, x), dyb, dw);
+  if (dx) input_grad_on_blocked(g, dyb, w, dx);
 }
 
 }  // namespace fk::cpu

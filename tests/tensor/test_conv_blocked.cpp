@@ -4,7 +4,8 @@
 // that are not multiples of 16 (3, 10, 28), strides 1 and 2, rectangular kernels and padding
 // (1x7, 7x1), 1x1 convs, depthwise convs, rows wider than one tile and batches; both the AVX-512 and
 // the baseline-ISA kernels; the layout round trip; blocked max pooling against ops::max_pool2d;
-// channel concatenation.
+// channel concatenation; the weight-gradient kernels (conv_weight_grad.h) against the float64 GEMM
+// backward.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 
 #include "tensor/blocked.h"
 #include "tensor/cpu/conv_blocked.h"
+#include "tensor/cpu/conv_weight_grad.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/pool.h"
 #include "tensor/random.h"
@@ -165,6 +167,54 @@ TEST_CASE("conv2d_blocked: Winograd F(2x2, 3x3) against conv2d_reference, both I
       check_conv(s, false, cpu::Activation::None, false, false, generic, true);
       check_conv(s, true, cpu::Activation::PReLU, true, false, generic, true);
       check_conv(s, false, cpu::Activation::ReLU, true, true, generic, true);
+    }
+}
+
+TEST_CASE("conv2d_weight_grad_blocked: dense and depthwise shapes against the float64 backward, both ISAs") {
+  manual_seed(5);
+  std::vector<Shape2> shapes(std::begin(kShapes), std::end(kShapes));
+  const Shape2 more[] = {
+      {2, 16, 6, 9, 16, 5, 5, 1, 1, 2, 2, false},     // 5 kernel columns: source groups of 3 + 2
+      {1, 80, 5, 6, 20, 1, 1, 1, 1, 0, 0, false},     // 1x1 over 5 input blocks: groups of 3 + 2
+      {1, 16, 9, 300, 32, 3, 3, 1, 1, 1, 1, false},   // 300-wide rows: chunks of 2 output rows
+      {2, 32, 9, 8, 16, 3, 3, 2, 1, 0, 1, false},     // stride 2 x 1, padding only on the sides
+      {2, 48, 7, 6, 48, 7, 6, 1, 1, 0, 0, true},      // MobileFaceNet's global depthwise conv
+      {1, 16, 12, 150, 16, 3, 3, 2, 2, 1, 1, true},   // depthwise, stride 2, chunks of rows
+      {3, 16, 4, 4, 16, 3, 3, 1, 1, 2, 2, true},      // depthwise, padding 2: taps wholly outside
+  };
+  shapes.insert(shapes.end(), std::begin(more), std::end(more));
+  for (bool generic : {false, true})
+    for (const Shape2& s : shapes) {
+      const int64_t OH = (s.H + 2 * s.PH - s.KH) / s.SH + 1, OW = (s.W + 2 * s.PW - s.KW) / s.SW + 1;
+      cpu::Conv2dGeometry g;
+      g.N = s.N, g.C = s.C, g.H = s.H, g.W = s.W, g.OC = s.OC, g.KH = s.KH, g.KW = s.KW, g.OH = OH, g.OW = OW;
+      g.SH = s.SH, g.SW = s.SW, g.PH = s.PH, g.PW = s.PW, g.groups = s.depthwise ? s.C : 1;
+      const int64_t wn = s.OC * (s.C / g.groups) * s.KH * s.KW;
+      std::vector<float> x = random_values(s.N * s.C * s.H * s.W), dy = random_values(s.N * s.OC * OH * OW);
+      std::vector<double> xd(x.begin(), x.end()), dyd(dy.begin(), dy.end());
+      std::vector<double> wd(static_cast<size_t>(wn)), want(static_cast<size_t>(wn));
+      cpu::conv2d_backward<double>(g, dyd.data(), xd.data(), wd.data(), nullptr, want.data(), nullptr);
+
+      cpu::BlockedConvGeometry bg;
+      bg.N = s.N, bg.C = s.C, bg.H = s.H, bg.W = s.W, bg.OC = s.OC, bg.KH = s.KH, bg.KW = s.KW, bg.OH = OH, bg.OW = OW;
+      bg.SH = s.SH, bg.SW = s.SW, bg.PH = s.PH, bg.PW = s.PW, bg.depthwise = s.depthwise, bg.generic_isa = generic;
+      std::vector<float> xb(size_t(s.N * cpu::channel_blocks(s.C) * 16 * s.H * s.W));
+      std::vector<float> dyb(size_t(s.N * cpu::channel_blocks(s.OC) * 16 * OH * OW)), dw(size_t(wn), NAN);
+      cpu::nchw_to_blocked(s.N, s.C, s.H * s.W, x.data(), xb.data());
+      cpu::nchw_to_blocked(s.N, s.OC, OH * OW, dy.data(), dyb.data());
+      cpu::conv2d_weight_grad_blocked(bg, xb.data(), dyb.data(), dw.data());
+      double err = 0, scale = 0;
+      for (size_t i = 0; i < want.size(); ++i) {
+        scale = std::max(scale, std::abs(want[i]));
+        const double d = std::abs(double(dw[i]) - want[i]);
+        if (!(d <= err)) err = d;  // a NaN (an element not written) fails
+      }
+      std::ostringstream os;
+      os << "N" << s.N << " C" << s.C << " " << s.H << "x" << s.W << " OC" << s.OC << " k" << s.KH << "x" << s.KW
+         << " s" << s.SH << "," << s.SW << " p" << s.PH << "," << s.PW << (s.depthwise ? " depthwise" : "")
+         << (generic ? " generic" : " auto");
+      // sums of up to N*OH*OW = 5400 products of unit normals in float32
+      CHECK_MESSAGE(err <= 1e-5 * std::max(1.0, scale), os.str() << ": max |diff| " << err << ", scale " << scale);
     }
 }
 
