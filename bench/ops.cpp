@@ -9,7 +9,11 @@
 //                                          values, no bias; each line also gives "conv" (the 9 numbers)
 //                                          and "gflop" (2 N K Ho Wo C R S / 1e9); then the same conv in the
 //                                          inference engine (name + " engine": layers/fuse.h's FusedConv
-//                                          on the blocked input, its kernel chosen as in a model)
+//                                          on the blocked input, its kernel chosen as in a model), the
+//                                          training backward (name + " backward": ops::conv2d_backward,
+//                                          dx and dw, NCHW as in training) and the weight-gradient kernel
+//                                          alone on blocked x and dy (name + " weight grad engine"); the
+//                                          gflop of each is the forward's (one of the backward's two products)
 #include <dlfcn.h>
 #include <omp.h>
 
@@ -27,6 +31,7 @@
 #include "layers/conv.h"
 #include "layers/fuse.h"
 #include "tensor/blocked.h"
+#include "tensor/cpu/conv_weight_grad.h"
 #include "tensor/random.h"
 
 using namespace fk;
@@ -87,6 +92,17 @@ static int run_convs(const std::vector<std::string>& specs, int repeats) {
       autograd::NoGrad ng;
       report(std::string(name) + " engine", median_ms([&] { fused(xb); }, repeats), extra);
     }
+    Tensor dy = randn({n, k, ho, wo});
+    report(std::string(name) + " backward", median_ms([&] { ops::conv2d_backward(dy, x, wt, false, o); }, repeats),
+           extra);
+    cpu::BlockedConvGeometry g;
+    g.N = n, g.C = c, g.H = h, g.W = w, g.OC = k, g.KH = r, g.KW = s, g.OH = ho, g.OW = wo;
+    g.SH = g.SW = stride, g.PH = g.PW = pad;
+    const BlockedTensor xb = to_blocked(x), dyb = to_blocked(dy);
+    Tensor dw = empty({k, c, r, s});
+    report(std::string(name) + " weight grad engine", median_ms([&] {
+             cpu::conv2d_weight_grad_blocked(g, xb.data.data<float>(), dyb.data.data<float>(), dw.data<float>());
+           }, repeats), extra);
   }
   return 0;
 }

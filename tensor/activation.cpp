@@ -41,7 +41,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   PreluView v = prelu_view(x, weight, "prelu");
   FK_ON_CUDA(x, cuda::prelu(x, weight));
   Tensor xc = x.contiguous(), wc = weight.contiguous();
-  Tensor y = empty(x.shape(), x.dtype());
+  Tensor y = empty_uninitialized(x.shape(), x.dtype());  // every element written
   dispatch_float(x.dtype(), "prelu", [&]<class T>() {
     cpu::prelu_forward(xc.data<T>(), wc.data<T>(), v.N, v.C, v.S, y.data<T>());
   });
@@ -56,7 +56,7 @@ PreluGrads prelu_backward(const Tensor& dy, const Tensor& x, const Tensor& weigh
            shape_str(x.shape()));
   FK_ON_CUDA(x, cuda::prelu_backward(dy, x, weight));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
-  PreluGrads g{empty(x.shape(), x.dtype()), empty(weight.shape(), weight.dtype())};
+  PreluGrads g{empty_uninitialized(x.shape(), x.dtype()), empty(weight.shape(), weight.dtype())};  // dx: all written
   dispatch_float(x.dtype(), "prelu_backward", [&]<class T>() {
     cpu::prelu_backward(dyc.data<T>(), xc.data<T>(), wc.data<T>(), v.N, v.C, v.S, g.dx.data<T>(),
                         g.dweight.data<T>());

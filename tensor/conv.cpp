@@ -64,7 +64,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   FK_ON_CUDA(x, cuda::conv2d(x, weight, bias, opts));
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = empty({g.N, g.OC, g.OH, g.OW}, x.dtype());  // y: (N, OC, OH, OW)
+  // y: (N, OC, OH, OW); not zero-filled: conv2d_forward writes every element (so do both backward paths)
+  Tensor y = empty_uninitialized({g.N, g.OC, g.OH, g.OW}, x.dtype());
   dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
     cpu::conv2d_forward<T>(g, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>());
   });
@@ -82,8 +83,8 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   FK_ON_CUDA(x, cuda::conv2d_backward(dy, x, weight, has_bias, opts, output_mask));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   Conv2dGrads grads;
-  if (output_mask[0]) grads.dx = empty(x.shape(), x.dtype());            // dx: (N, C, H, W)
-  if (output_mask[1]) grads.dweight = empty(weight.shape(), x.dtype());  // dweight: (OC, C/groups, KH, KW)
+  if (output_mask[0]) grads.dx = empty_uninitialized(x.shape(), x.dtype());            // dx: (N, C, H, W)
+  if (output_mask[1]) grads.dweight = empty_uninitialized(weight.shape(), x.dtype());  // (OC, C/groups, KH, KW)
   if (has_bias && output_mask[2]) grads.dbias = empty({g.OC}, x.dtype());  // dbias: (OC)
   dispatch_float(x.dtype(), "conv2d_backward", [&]<class T>() {
     cpu::conv2d_backward<T>(g, dyc.data<T>(), xc.data<T>(), wc.data<T>(),

@@ -54,7 +54,8 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   Tensor xc = x.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  BatchNormResult r{empty(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  // y not zero-filled: the kernels write every element
+  BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
   dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
     T* mean = r.save_mean.data<T>();
     T* invstd = r.save_invstd.data<T>();
@@ -114,7 +115,7 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
   FK_ON_CUDA(x, cuda::batch_norm_backward(dy, x, weight, save_mean, save_invstd, training));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
-  BatchNormGrads g{empty(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  BatchNormGrads g{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};  // dx: all written
   dispatch_float(x.dtype(), "batch_norm_backward", [&]<class T>() {
     cpu::batch_norm_backward(dyc.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
                              w.defined() ? w.data<T>() : nullptr, N, C, S, training, g.dx.data<T>(),

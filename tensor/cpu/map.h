@@ -15,7 +15,7 @@ constexpr int64_t kElementwiseGrain = 32768;  // below this one thread is faster
 template <class T, class R, class F>
 Tensor map_unary(const Tensor& x_in, DType out_dtype, F f) {
   Tensor x = x_in.contiguous();
-  Tensor y = empty(x.shape(), out_dtype);
+  Tensor y = empty_uninitialized(x.shape(), out_dtype);  // every element written below
   const T* xp = x.data<T>();
   R* yp = y.data<R>();
   parallel_for(x.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
@@ -27,7 +27,7 @@ Tensor map_unary(const Tensor& x_in, DType out_dtype, F f) {
 // y = f(a, b) over the broadcast shape of a and b.
 template <class T, class R, class F>
 Tensor map_binary(const Tensor& a, const Tensor& b, const Shape& out_shape, DType out_dtype, F f) {
-  Tensor y = empty(out_shape, out_dtype);
+  Tensor y = empty_uninitialized(out_shape, out_dtype);  // every element written below
   R* yp = y.data<R>();
   if (a.shape() == out_shape && b.shape() == out_shape && a.is_contiguous() && b.is_contiguous()) {
     const T* ap = a.data<T>();
