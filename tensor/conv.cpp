@@ -7,6 +7,7 @@
 #include "tensor/conv.h"
 
 #include "cuda/conv.h"
+#include "tensor/cpu/conv_blocked_nchw.h"
 #include "tensor/cpu/conv_math.h"
 #include "tensor/cpu/kernels_conv_pool.h"
 #include "tensor/creation.h"
@@ -92,6 +93,56 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
                             grads.dweight.defined() ? grads.dweight.data<T>() : nullptr,
                             grads.dbias.defined() ? grads.dbias.data<T>() : nullptr);
   });
+  return grads;
+}
+
+// x's shape over xb's storage, all strides 0: what conv2d_geometry checks, never read
+static Tensor shape_of(const BlockedTensor& xb) {
+  return Tensor(xb.data.storage(), {xb.N(), xb.channels, xb.H(), xb.W()}, {0, 0, 0, 0}, 0, DType::Float32);
+}
+
+bool conv2d_blocked_input_applies(const Tensor& x, const Tensor& weight, const Conv2dOptions& opts) {
+  if (!x.defined() || !weight.defined() || !x.device().is_cpu() || x.dtype() != DType::Float32 ||
+      weight.dtype() != DType::Float32 || x.dim() != 4 || weight.dim() != 4)
+    return false;
+  const cpu::Conv2dGeometry g = conv2d_geometry(x, weight, Tensor(), opts, "conv2d");
+  return cpu::conv2d_blocked_applies(g) && cpu::conv2d_weight_grad_blocked_applies(g);
+}
+
+Tensor conv2d(const BlockedTensor& xb, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
+  const cpu::Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, bias, opts, "conv2d");
+  FK_CHECK(cpu::conv2d_blocked_applies(g) && weight.device().is_cpu(),
+           "conv2d: a blocked input needs a conv the blocked kernels run, got weight ", weight.str());
+  Tensor wc = weight.contiguous();
+  Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor y = empty_uninitialized({g.N, g.OC, g.OH, g.OW});  // every element written
+  cpu::conv2d_forward_blocked_input(g, xb.ptr(), wc.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
+                                    y.data<float>());
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const BlockedTensor& xb, const Tensor& weight, bool has_bias,
+                            const Conv2dOptions& opts, std::array<bool, 3> output_mask) {
+  const cpu::Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, Tensor(), opts, "conv2d_backward");
+  check_float_input(dy, "conv2d_backward", "dy");
+  const Shape y_shape{g.N, g.OC, g.OH, g.OW};
+  FK_CHECK(dy.dtype() == DType::Float32 && dy.device().is_cpu() && dy.shape() == y_shape, "conv2d_backward: dy ",
+           dy.str(), " does not match the float32 CPU output shape ", shape_str(y_shape));
+  FK_CHECK(cpu::conv2d_weight_grad_blocked_applies(g) && weight.device().is_cpu(),
+           "conv2d_backward: a blocked input needs a conv the blocked kernels run, got weight ", weight.str());
+  Tensor dyc = dy.contiguous(), wc = weight.contiguous();
+  Conv2dGrads grads;
+  if (output_mask[0]) grads.dx = empty_uninitialized({g.N, g.C, g.H, g.W});
+  if (output_mask[1]) grads.dweight = empty_uninitialized(weight.shape());
+  if (has_bias && output_mask[2]) grads.dbias = empty({g.OC});
+  float* dx = grads.dx.defined() ? grads.dx.data<float>() : nullptr;
+  float* dw = grads.dweight.defined() ? grads.dweight.data<float>() : nullptr;
+  float* db = grads.dbias.defined() ? grads.dbias.data<float>() : nullptr;
+  float* blocked_dx = dx && cpu::conv2d_input_grad_blocked_applies(g) ? dx : nullptr;
+  if (blocked_dx || dw) cpu::conv2d_backward_blocked(g, dyc.data<float>(), nullptr, xb.ptr(), wc.data<float>(), blocked_dx, dw);
+  // dbias, and dx of strided convs (im2col + GEMM; it reads dy and the weights, not x)
+  if (db || (dx && !blocked_dx))
+    cpu::conv2d_backward<float>(g, dyc.data<float>(), nullptr, wc.data<float>(), blocked_dx ? nullptr : dx, nullptr, db);
   return grads;
 }
 

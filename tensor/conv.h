@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "tensor/blocked.h"
 #include "tensor/tensor.h"
 
 namespace fk {
@@ -33,5 +34,16 @@ struct Conv2dGrads {
 // network's first conv (torch's output_mask of convolution_backward).
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
                             const Conv2dOptions& opts, std::array<bool, 3> output_mask = {true, true, true});
+
+// Training on the CPU's blocked kernels (tensor/cpu/conv_blocked_nchw.h) from an input already in the
+// blocked layout: the autograd conv2d converts x once, runs the forward on it and keeps it, in place
+// of x, for the weight gradient (one layout conversion less per conv and step, the same memory).
+// Whether both the forward and the weight gradient of this conv run there (float32 CPU tensors):
+bool conv2d_blocked_input_applies(const Tensor& x, const Tensor& weight, const Conv2dOptions& opts);
+// conv2d and conv2d_backward with x given as xb; y and the gradients as above (NCHW). Only where
+// conv2d_blocked_input_applies.
+Tensor conv2d(const BlockedTensor& xb, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts);
+Conv2dGrads conv2d_backward(const Tensor& dy, const BlockedTensor& xb, const Tensor& weight, bool has_bias,
+                            const Conv2dOptions& opts, std::array<bool, 3> output_mask);
 
 }  // namespace fk::ops

@@ -205,7 +205,7 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
     T* bdx = dx && conv2d_input_grad_blocked_applies(g) ? dx : nullptr;
     T* bdw = dw && conv2d_weight_grad_blocked_applies(g) ? dw : nullptr;
     if (bdx || bdw) {
-      conv2d_backward_blocked(g, dy, x, w, bdx, bdw);
+      conv2d_backward_blocked(g, dy, x, nullptr, w, bdx, bdw);
       if (bdx) dx = nullptr;
       if (bdw) dw = nullptr;
     }

@@ -115,16 +115,22 @@ void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float
   run_on_blocked(blocked_geometry(g), to_blocked(xb, g.N, g.C, g.H * g.W, x), w, b, y);
 }
 
+void conv2d_forward_blocked_input(const Conv2dGeometry& g, const float* xb, const float* w, const float* b,
+                                  float* y) {
+  run_on_blocked(blocked_geometry(g), xb, w, b, y);
+}
+
 void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
   thread_local std::vector<float> dyb;
   input_grad_on_blocked(g, to_blocked(dyb, g.N, g.OC, g.OH * g.OW, dy), w, dx);
 }
 
-void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* w, float* dx,
-                             float* dw) {
+void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* xb,
+                             const float* w, float* dx, float* dw) {
   thread_local std::vector<float> dyb_buffer, xb_buffer;
   const float* dyb = to_blocked(dyb_buffer, g.N, g.OC, g.OH * g.OW, dy);  // converted once for both
-  if (dw) conv2d_weight_grad_blocked(blocked_geometry(g), to_blocked(xb_buffer, g.N, g.C, g.H * g.W, x), dyb, dw);
+  if (dw && !xb) xb = to_blocked(xb_buffer, g.N, g.C, g.H * g.W, x);
+  if (dw) conv2d_weight_grad_blocked(blocked_geometry(g), xb, dyb, dw);
   if (dx) input_grad_on_blocked(g, dyb, w, dx);
 }
 

@@ -22,6 +22,8 @@ bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g);
 
 // y (N, OC, OH, OW) = conv(x, w) + b (b may be null), all NCHW float32.
 void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y);
+// The same from x already in the blocked layout, xb (N, Cb, H, W, 16).
+void conv2d_forward_blocked_input(const Conv2dGeometry& g, const float* xb, const float* w, const float* b, float* y);
 // dx (N, C, H, W) = the gradient of conv(x, w) with respect to x for the output gradient dy.
 void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
 // Whether the weight gradient runs on the blocked kernels (conv_weight_grad.h): dense or depthwise,
@@ -29,9 +31,10 @@ void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const f
 bool conv2d_weight_grad_blocked_applies(const Conv2dGeometry& g);
 // Both gradients with dy converted to the blocked layout once: dx (null: not wanted; else
 // conv2d_input_grad_blocked_applies) and dw (OC, C/groups, KH, KW) (null: not wanted; else
-// conv2d_weight_grad_blocked_applies), each fully written.
-void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* w, float* dx,
-                             float* dw);
+// conv2d_weight_grad_blocked_applies), each fully written. x: NCHW, or null when xb (x blocked) is
+// given; neither is read for dx alone.
+void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* xb,
+                             const float* w, float* dx, float* dw);
 
 void set_conv_blocked_enabled(bool on);
 bool conv_blocked_enabled();

@@ -48,3 +48,40 @@ TEST_CASE("conv2d: only the gradients that inputs require are computed") {
   // without any input requiring grad no graph is recorded
   CHECK_FALSE(conv2d(x, w.detach(), b).requires_grad());
 }
+
+TEST_CASE("conv2d: float32 training convs that keep x blocked give the float64 gradients") {
+  // float32 CPU convs of 16+ channels convert x to the blocked layout once and keep that copy for
+  // dweight (ops::conv2d_blocked_input_applies): x, weight and bias gradients through the graph,
+  // stride 1 (dx on the blocked kernels) and 2 (dx on im2col + GEMM), dense and depthwise
+  manual_seed(23);
+  struct Case {
+    int64_t C, OC, stride, groups;
+    bool x_grad;
+  };
+  for (const Case c : {Case{32, 20, 1, 1, true}, Case{16, 32, 2, 1, true}, Case{32, 32, 2, 32, true},
+                       Case{24, 24, 1, 24, false}}) {
+    const Conv2dOptions opts{{c.stride, c.stride}, {1, 1}, {1, 1}, c.groups};
+    Tensor x64 = randn({2, c.C, 9, 8}, DType::Float64), w64 = randn({c.OC, c.C / c.groups, 3, 3}, DType::Float64);
+    Tensor b64 = randn({c.OC}, DType::Float64);
+    Tensor x = x64.to(DType::Float32), w = w64.to(DType::Float32), b = b64.to(DType::Float32);
+    REQUIRE(ops::conv2d_blocked_input_applies(x, w, opts));
+    if (c.x_grad) x.requires_grad_(), x64.requires_grad_();
+    w.requires_grad_(), b.requires_grad_(), w64.requires_grad_(), b64.requires_grad_();
+    Tensor y = conv2d(x, w, b, opts), y64 = conv2d(x64, w64, b64, opts);
+    Tensor dy64 = randn(y64.shape(), DType::Float64);
+    sum(y * dy64.to(DType::Float32)).backward();
+    sum(y64 * dy64).backward();
+    std::string label = "C";  // (a chain of std::string + trips GCC 12's false -Wrestrict, bug 105329)
+    label += std::to_string(c.C);
+    label += c.stride == 1 ? " stride 1" : " stride 2";
+    CHECK_CLOSE(y.to(DType::Float64), y64.detach(), 2e-4, 1e-4, "y " + label);
+    CHECK_CLOSE(w.grad().to(DType::Float64), w64.grad(), 1e-3, 1e-4, "dweight " + label);
+    CHECK_CLOSE(b.grad().to(DType::Float64), b64.grad(), 1e-3, 1e-4, "dbias " + label);
+    if (c.x_grad) CHECK_CLOSE(x.grad().to(DType::Float64), x64.grad(), 1e-3, 1e-4, "dx " + label);
+    else CHECK_FALSE(x.grad().defined());
+  }
+  // float64, or 3 input channels: the plain path
+  CHECK_FALSE(ops::conv2d_blocked_input_applies(randn({1, 16, 5, 5}, DType::Float64),
+                                                randn({16, 16, 3, 3}, DType::Float64), {}));
+  CHECK_FALSE(ops::conv2d_blocked_input_applies(randn({1, 3, 5, 5}), randn({16, 3, 3, 3}), {}));
+}
