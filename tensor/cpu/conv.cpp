@@ -217,6 +217,34 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
     return;
   }
 
+  if (dx && G == g.C && g.OC == g.C) {
+    // depthwise dx plane by plane: dx[n, c] = sum over taps of w[c, kh, kw] times dy[n, c] shifted into
+    // place (as GEMMs this would be one 1 x KH*KW by KH*KW x L product per channel, all overhead)
+    const int64_t taps = g.KH * g.KW;
+    parallel_for(g.N * g.C, grain_for(taps * L), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        T* dxp = dx + p * HW;
+        const T* dyp = dy + p * L;
+        std::fill(dxp, dxp + HW, T(0));
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const T wv = w[(p % g.C) * taps + kh * g.KW + kw];
+            const int64_t off_h = kh * g.DH - g.PH, off_w = kw * g.DW - g.PW;
+            int64_t oh_lo, oh_hi, ow_lo, ow_hi;
+            valid_range(off_h, g.SH, g.H, g.OH, oh_lo, oh_hi);
+            valid_range(off_w, g.SW, g.W, g.OW, ow_lo, ow_hi);
+            for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+              T* row = dxp + (oh * g.SH + off_h) * g.W + off_w;
+              const T* src = dyp + oh * g.OW;
+              for (int64_t ow = ow_lo; ow < ow_hi; ++ow) row[ow * g.SW] += wv * src[ow];
+            }
+          }
+      }
+    });
+    dx = nullptr;
+    if (!dw) return;
+  }
+
   if (is_pointwise(g)) {
     // per image: dw_g += dy_n,g (OCg, L) x_n,g^T (L, Cg);  dx_n,g = w_g^T (Cg, OCg) dy_n,g (OCg, L)
     for (int64_t n = 0; n < g.N; ++n)

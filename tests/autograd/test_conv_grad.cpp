@@ -85,3 +85,13 @@ TEST_CASE("conv2d: float32 training convs that keep x blocked give the float64 g
                                                 randn({16, 16, 3, 3}, DType::Float64), {}));
   CHECK_FALSE(ops::conv2d_blocked_input_applies(randn({1, 3, 5, 5}), randn({16, 3, 3, 3}), {}));
 }
+
+TEST_CASE("conv2d: gradcheck of dilated, strided depthwise convs (the direct depthwise dx)") {
+  manual_seed(24);
+  const Conv2dOptions opts[] = {{{1, 2}, {2, 1}, {2, 1}, 4}, {{2, 2}, {0, 0}, {1, 1}, 4}, {{1, 1}, {2, 2}, {1, 1}, 4}};
+  for (const Conv2dOptions& o : opts) {
+    std::vector<Tensor> inputs{test::leaf({2, 4, 7, 8}), test::leaf({4, 1, 3, 3}), test::leaf({4})};
+    auto f = [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], o); };
+    CHECK_GRADCHECK(f, inputs);
+  }
+}
