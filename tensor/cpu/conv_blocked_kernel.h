@@ -12,21 +12,7 @@
 
 #include <cstring>
 
-// The helpers below pass v16 by value; on a baseline without AVX-512 GCC notes that this ABI differs
-// from an AVX-512 build's. They are static and always inlined, so no call crosses that boundary.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-typedef float v16 __attribute__((vector_size(64)));
-
-#define FK_ALWAYS_INLINE inline __attribute__((always_inline))
-
-static FK_ALWAYS_INLINE v16 load16(const float* p) {
-  v16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-static FK_ALWAYS_INLINE void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
-static FK_ALWAYS_INLINE v16 splat16(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+#include "tensor/cpu/v16_helpers.h"
 
 // One tile's addresses: x at input pixel (n, block 0, oh*SH, ow0*SW) of the padded input, w at the
 // packed weights of the tile's first output block, y (and res) at output (n, ob0, oh, ow0).

@@ -13,21 +13,7 @@
 // Depthwise tile (groups == C == OC): dw[c, r, s] += dy[n, c, oh, ow] * x[n, c, ih, iw], lane =
 // channel, one accumulator per tap (3x3: 9), one dy load and one input load per FMA.
 
-#include <cstring>
-
-#pragma GCC diagnostic ignored "-Wpsabi"  // see conv_blocked_kernel.h: v16 by value in static inline helpers
-
-typedef float wg_v16 __attribute__((vector_size(64)));
-
-#define FK_WG_INLINE inline __attribute__((always_inline))
-
-static FK_WG_INLINE wg_v16 wg_load(const float* p) {
-  wg_v16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-static FK_WG_INLINE void wg_store(float* p, wg_v16 v) { std::memcpy(p, &v, sizeof v); }
-static FK_WG_INLINE wg_v16 wg_splat(float s) { return wg_v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+#include "tensor/cpu/v16_helpers.h"
 
 // One tile: output rows [oh0, oh1) of image n for one kernel row r and one dy half (8 channels).
 struct WgradTile {
@@ -40,10 +26,10 @@ struct WgradTile {
 };
 
 template <int V>
-static FK_WG_INLINE void wgrad_pixel(wg_v16 (&acc)[V][8], const wg_v16 (&xv)[V], const float* d) {
+static FK_ALWAYS_INLINE void wgrad_pixel(v16 (&acc)[V][8], const v16 (&xv)[V], const float* d) {
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) {
-    const wg_v16 b = wg_splat(d[j]);
+    const v16 b = splat16(d[j]);
 #pragma GCC unroll 3
     for (int v = 0; v < V; ++v) acc[v][j] += xv[v] * b;
   }
@@ -52,11 +38,11 @@ static FK_WG_INLINE void wgrad_pixel(wg_v16 (&acc)[V][8], const wg_v16 (&xv)[V],
 // acc (V * 8 vectors at out, accumulated into) += the tile's outer products
 template <int V>
 static void wgrad_tile(const WgradTile& t, float* out) {
-  wg_v16 acc[V][8];
+  v16 acc[V][8];
 #pragma GCC unroll 3
   for (int v = 0; v < V; ++v)
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) acc[v][j] = wg_load(out + (v * 8 + j) * 16);
+    for (int j = 0; j < 8; ++j) acc[v][j] = load16(out + (v * 8 + j) * 16);
   for (int64_t oh = t.oh0; oh < t.oh1; ++oh) {
     const int64_t ih = oh * t.SH - t.PH + t.r;
     if (ih < 0 || ih >= t.H) continue;  // the whole row is padding
@@ -64,18 +50,18 @@ static void wgrad_tile(const WgradTile& t, float* out) {
     for (int v = 0; v < V; ++v) xr[v] = t.x[v] + ih * t.W * 16;
     const float* d = t.dy + oh * t.OW * 16;
     auto border = [&](int64_t ow) {
-      wg_v16 xv[V];
+      v16 xv[V];
       for (int v = 0; v < V; ++v) {
         const int64_t iw = ow * t.SW + t.off[v];
-        xv[v] = iw >= 0 && iw < t.W ? wg_load(xr[v] + iw * 16) : wg_v16{};
+        xv[v] = iw >= 0 && iw < t.W ? load16(xr[v] + iw * 16) : v16{};
       }
       wgrad_pixel<V>(acc, xv, d + ow * 16);
     };
     for (int64_t ow = 0; ow < t.lo; ++ow) border(ow);
     for (int64_t ow = t.lo; ow < t.hi; ++ow) {
-      wg_v16 xv[V];
+      v16 xv[V];
 #pragma GCC unroll 3
-      for (int v = 0; v < V; ++v) xv[v] = wg_load(xr[v] + (ow * t.SW + t.off[v]) * 16);
+      for (int v = 0; v < V; ++v) xv[v] = load16(xr[v] + (ow * t.SW + t.off[v]) * 16);
       wgrad_pixel<V>(acc, xv, d + ow * 16);
     }
     for (int64_t ow = t.hi; ow < t.OW; ++ow) border(ow);
@@ -83,7 +69,7 @@ static void wgrad_tile(const WgradTile& t, float* out) {
 #pragma GCC unroll 3
   for (int v = 0; v < V; ++v)
 #pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) wg_store(out + (v * 8 + j) * 16, acc[v][j]);
+    for (int j = 0; j < 8; ++j) store16(out + (v * 8 + j) * 16, acc[v][j]);
 }
 
 static void wgrad_tile_any(int v, const WgradTile& t, float* out) {
@@ -101,12 +87,12 @@ struct DepthwiseTile {
   int64_t oh0, oh1, H, W, OW, KH, KW, SH, SW, PH, PW;
 };
 
-static FK_WG_INLINE bool wg_inside(int64_t i, int64_t n) { return i >= 0 && i < n; }
+static FK_ALWAYS_INLINE bool wg_inside(int64_t i, int64_t n) { return i >= 0 && i < n; }
 
 static void depthwise_wgrad_3x3(const DepthwiseTile& t, float* out) {
-  wg_v16 acc[3][3];
+  v16 acc[3][3];
   for (int r = 0; r < 3; ++r)
-    for (int s = 0; s < 3; ++s) acc[r][s] = wg_load(out + (r * 3 + s) * 16);
+    for (int s = 0; s < 3; ++s) acc[r][s] = load16(out + (r * 3 + s) * 16);
   // interior columns: ow*SW - PW >= 0 and ow*SW - PW + 2 < W
   int64_t lo = (t.PW + t.SW - 1) / t.SW, hi = t.W - 3 + t.PW >= 0 ? (t.W - 3 + t.PW) / t.SW + 1 : 0;
   if (hi > t.OW) hi = t.OW;
@@ -121,14 +107,14 @@ static void depthwise_wgrad_3x3(const DepthwiseTile& t, float* out) {
       xr[r] = t.x + (row_in[r] ? ih0 + r : 0) * t.W * 16;
     }
     auto pixel = [&](int64_t ow, bool check) {
-      const wg_v16 dv = wg_load(d + ow * 16);
+      const v16 dv = load16(d + ow * 16);
       const int64_t iw0 = ow * t.SW - t.PW;
 #pragma GCC unroll 3
       for (int r = 0; r < 3; ++r) {
         if (!row_in[r]) continue;
 #pragma GCC unroll 3
         for (int s = 0; s < 3; ++s)
-          if (!check || wg_inside(iw0 + s, t.W)) acc[r][s] += dv * wg_load(xr[r] + (iw0 + s) * 16);
+          if (!check || wg_inside(iw0 + s, t.W)) acc[r][s] += dv * load16(xr[r] + (iw0 + s) * 16);
       }
     };
     for (int64_t ow = 0; ow < lo; ++ow) pixel(ow, true);
@@ -136,13 +122,13 @@ static void depthwise_wgrad_3x3(const DepthwiseTile& t, float* out) {
     for (int64_t ow = hi; ow < t.OW; ++ow) pixel(ow, true);
   }
   for (int r = 0; r < 3; ++r)
-    for (int s = 0; s < 3; ++s) wg_store(out + (r * 3 + s) * 16, acc[r][s]);
+    for (int s = 0; s < 3; ++s) store16(out + (r * 3 + s) * 16, acc[r][s]);
 }
 
 static void depthwise_wgrad_any(const DepthwiseTile& t, float* out) {
   for (int64_t r = 0; r < t.KH; ++r)
     for (int64_t s = 0; s < t.KW; ++s) {
-      wg_v16 acc = wg_load(out + (r * t.KW + s) * 16);
+      v16 acc = load16(out + (r * t.KW + s) * 16);
       for (int64_t oh = t.oh0; oh < t.oh1; ++oh) {
         const int64_t ih = oh * t.SH - t.PH + r;
         if (!wg_inside(ih, t.H)) continue;
@@ -150,10 +136,10 @@ static void depthwise_wgrad_any(const DepthwiseTile& t, float* out) {
         const float* d = t.dy + oh * t.OW * 16;
         for (int64_t ow = 0; ow < t.OW; ++ow) {
           const int64_t iw = ow * t.SW - t.PW + s;
-          if (wg_inside(iw, t.W)) acc += wg_load(d + ow * 16) * wg_load(xr + iw * 16);
+          if (wg_inside(iw, t.W)) acc += load16(d + ow * 16) * load16(xr + iw * 16);
         }
       }
-      wg_store(out + (r * t.KW + s) * 16, acc);
+      store16(out + (r * t.KW + s) * 16, acc);
     }
 }
 
@@ -167,8 +153,8 @@ static void depthwise_wgrad(const DepthwiseTile& t, float* out) {
 // output rows so that a chunk's input and dy stay in cache across the item's tiles; it owns its part
 // of dw, so the result does not depend on the thread count.
 
-static FK_WG_INLINE int64_t wg_min(int64_t a, int64_t b) { return a < b ? a : b; }
-static FK_WG_INLINE int64_t wg_max(int64_t a, int64_t b) { return a > b ? a : b; }
+static FK_ALWAYS_INLINE int64_t wg_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static FK_ALWAYS_INLINE int64_t wg_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static void wgrad_dense_items(const fk::cpu::BlockedConvGeometry& g, const float* x, const float* dy, float* dw,
                               int64_t rows, float* acc, int64_t begin, int64_t end) {
