@@ -135,14 +135,11 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const BlockedTensor& xb, const Ten
   if (output_mask[0]) grads.dx = empty_uninitialized({g.N, g.C, g.H, g.W});
   if (output_mask[1]) grads.dweight = empty_uninitialized(weight.shape());
   if (has_bias && output_mask[2]) grads.dbias = empty({g.OC});
-  float* dx = grads.dx.defined() ? grads.dx.data<float>() : nullptr;
-  float* dw = grads.dweight.defined() ? grads.dweight.data<float>() : nullptr;
-  float* db = grads.dbias.defined() ? grads.dbias.data<float>() : nullptr;
-  float* blocked_dx = dx && cpu::conv2d_input_grad_blocked_applies(g) ? dx : nullptr;
-  if (blocked_dx || dw) cpu::conv2d_backward_blocked(g, dyc.data<float>(), nullptr, xb.ptr(), wc.data<float>(), blocked_dx, dw);
-  // dbias, and dx of strided convs (im2col + GEMM; it reads dy and the weights, not x)
-  if (db || (dx && !blocked_dx))
-    cpu::conv2d_backward<float>(g, dyc.data<float>(), nullptr, wc.data<float>(), blocked_dx ? nullptr : dx, nullptr, db);
+  // x itself is not needed: the weight gradient reads xb, dx and dbias read only dy and the weights
+  cpu::conv2d_backward<float>(g, dyc.data<float>(), nullptr, wc.data<float>(),
+                              grads.dx.defined() ? grads.dx.data<float>() : nullptr,
+                              grads.dweight.defined() ? grads.dweight.data<float>() : nullptr,
+                              grads.dbias.defined() ? grads.dbias.data<float>() : nullptr, xb.ptr());
   return grads;
 }
 

@@ -184,7 +184,8 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b,
 }
 
 template <class T>
-void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db) {
+void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
+                     const float* x_blocked) {
   const int64_t L = g.OH * g.OW, HW = g.H * g.W;
   const int64_t G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
 
@@ -205,7 +206,7 @@ void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* 
     T* bdx = dx && conv2d_input_grad_blocked_applies(g) ? dx : nullptr;
     T* bdw = dw && conv2d_weight_grad_blocked_applies(g) ? dw : nullptr;
     if (bdx || bdw) {
-      conv2d_backward_blocked(g, dy, x, nullptr, w, bdx, bdw);
+      conv2d_backward_blocked(g, dy, x, x_blocked, w, bdx, bdw);
       if (bdx) dx = nullptr;
       if (bdw) dw = nullptr;
     }
@@ -318,7 +319,8 @@ void conv2d_reference(const Conv2dGeometry& g, const T* x, const T* w, const T* 
 
 #define FK_INSTANTIATE_CONV(T)                                                                              \
   template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);                 \
-  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*);        \
+  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*,        \
+                                   const float*);                                                          \
   template void conv2d_reference<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);
 FK_INSTANTIATE_CONV(float)
 FK_INSTANTIATE_CONV(double)

@@ -94,21 +94,23 @@ void input_grad_on_blocked(const Conv2dGeometry& g, const float* dyb, const floa
 void set_conv_blocked_enabled(bool on) { g_on = on; }
 bool conv_blocked_enabled() { return g_on; }
 
-bool conv2d_blocked_applies(const Conv2dGeometry& g) {
-  // the kernels are instantiated for row strides 1 and 2; below 16 channels a block is mostly padding
+// What every blocked kernel needs: switched on, dense or depthwise, no dilation, 16+ channels (below
+// 16 a block is mostly padding)
+static bool blocked_kernels_take(const Conv2dGeometry& g) {
   const bool depthwise = g.groups == g.C && g.OC == g.C;
-  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) &&
-         g.C >= 16 && g.OC >= 16 && g.N > 0 && g.OH > 0 && g.OW > 0;
+  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && g.C >= 16 && g.OC >= 16;
+}
+
+bool conv2d_blocked_applies(const Conv2dGeometry& g) {
+  // the forward kernels are instantiated for row strides 1 and 2
+  return blocked_kernels_take(g) && (g.SW == 1 || g.SW == 2) && g.N > 0 && g.OH > 0 && g.OW > 0;
 }
 
 bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g) {
   return conv2d_blocked_applies(g) && g.SH == 1 && g.SW == 1 && g.PH <= g.KH - 1 && g.PW <= g.KW - 1;
 }
 
-bool conv2d_weight_grad_blocked_applies(const Conv2dGeometry& g) {
-  const bool depthwise = g.groups == g.C && g.OC == g.C;
-  return g_on && (g.groups == 1 || depthwise) && g.DH == 1 && g.DW == 1 && g.C >= 16 && g.OC >= 16;
-}
+bool conv2d_weight_grad_blocked_applies(const Conv2dGeometry& g) { return blocked_kernels_take(g); }
 
 void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y) {
   thread_local std::vector<float> xb;
@@ -118,11 +120,6 @@ void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float
 void conv2d_forward_blocked_input(const Conv2dGeometry& g, const float* xb, const float* w, const float* b,
                                   float* y) {
   run_on_blocked(blocked_geometry(g), xb, w, b, y);
-}
-
-void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
-  thread_local std::vector<float> dyb;
-  input_grad_on_blocked(g, to_blocked(dyb, g.N, g.OC, g.OH * g.OW, dy), w, dx);
 }
 
 void conv2d_backward_blocked(const Conv2dGeometry& g, const float* dy, const float* x, const float* xb,

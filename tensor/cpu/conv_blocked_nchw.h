@@ -24,8 +24,6 @@ bool conv2d_input_grad_blocked_applies(const Conv2dGeometry& g);
 void conv2d_forward_blocked(const Conv2dGeometry& g, const float* x, const float* w, const float* b, float* y);
 // The same from x already in the blocked layout, xb (N, Cb, H, W, 16).
 void conv2d_forward_blocked_input(const Conv2dGeometry& g, const float* xb, const float* w, const float* b, float* y);
-// dx (N, C, H, W) = the gradient of conv(x, w) with respect to x for the output gradient dy.
-void conv2d_input_grad_blocked(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
 // Whether the weight gradient runs on the blocked kernels (conv_weight_grad.h): dense or depthwise,
 // 16 or more channels, no dilation; any stride and padding.
 bool conv2d_weight_grad_blocked_applies(const Conv2dGeometry& g);

@@ -30,8 +30,11 @@ struct Conv2dGeometry {
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y);
 // dx (N,C,H,W), dw (OC,C/groups,KH,KW), db (OC) from dy (N,OC,OH,OW); a null output is skipped.
+// x_blocked (float32 only): x already in the blocked layout (N, Cb, H, W, 16), read instead of x by
+// the blocked weight gradient (then x may be null: dx and db never read it).
 template <class T>
-void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db);
+void conv2d_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
+                     const float* x_blocked = nullptr);
 // The specification: seven plain nested loops, y[n,oc,oh,ow] = b[oc] + sum x[...] * w[...].
 // Slow; tests check conv2d_forward against it.
 template <class T>
