@@ -6,11 +6,7 @@
 
 #include "tensor/cpu/conv_blocked_isa.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
-#define FK_HAVE_AVX512_TU 1
-#endif
+#include "tensor/cpu/avx512_target_begin.h"
 
 namespace fk::cpu {
 namespace isa_avx512 {
@@ -34,6 +30,4 @@ void winograd_gemm_avx512(const float* V, const float* U, int64_t Cb, int64_t la
 
 }  // namespace fk::cpu
 
-#ifdef FK_HAVE_AVX512_TU
-#pragma GCC pop_options
-#endif
+#include "tensor/cpu/avx512_target_end.h"

@@ -4,11 +4,7 @@
 
 #include "tensor/cpu/conv_pool.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
-#define FK_HAVE_AVX512_TU 1
-#endif
+#include "tensor/cpu/avx512_target_begin.h"
 
 namespace fk::cpu {
 namespace isa_avx512 {
@@ -22,6 +18,4 @@ void conv_pool_rows_avx512(const ConvPoolGeometry& g, const float* x, const floa
 
 }  // namespace fk::cpu
 
-#ifdef FK_HAVE_AVX512_TU
-#pragma GCC pop_options
-#endif
+#include "tensor/cpu/avx512_target_end.h"

@@ -17,19 +17,13 @@ namespace wg_generic {
 }  // namespace wg_generic
 }  // namespace fk::cpu
 
-#if defined(__x86_64__) || defined(__i386__)
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
-#define FK_WG_AVX512_TU 1
-#endif
+#include "tensor/cpu/avx512_target_begin.h"
 namespace fk::cpu {
 namespace wg_avx512 {
 #include "tensor/cpu/conv_weight_grad_kernel.h"
 }  // namespace wg_avx512
 }  // namespace fk::cpu
-#ifdef FK_WG_AVX512_TU
-#pragma GCC pop_options
-#endif
+#include "tensor/cpu/avx512_target_end.h"
 
 namespace fk::cpu {
 
