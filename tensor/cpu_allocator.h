@@ -4,7 +4,7 @@
 // forward pays page faults and the kernel's zero-filling for every activation: ~20 % of a batch-1
 // IR-50 forward on this project's machine (../docs/perf.md). Size classes round up to 1/8 of the
 // request's power of two (at most 12.5 % slack); the cache holds at most cpu_cache_limit() bytes
-// (FK_CPU_CACHE_MB, default 2048) and drops what is over. Thread-safe. Tests:
+// (FK_CPU_CACHE_MB; default a quarter of the machine's memory, at least 2048 MiB) and drops what is over. Thread-safe. Tests:
 // tests/tensor/test_cpu_allocator.cpp.
 #pragma once
 
