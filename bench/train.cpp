@@ -6,9 +6,11 @@
 // PyTorch and prints the table with the ratios; threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.
 //   bench_train [steps] [warmup] [classes] [arch:batch ...]     (default: 10 2 1000 ir_50:8 mobilefacenet:32)
 // Output: {"name":..., "batch":B, "input":[B,C,H,W], "classes":C, "steps":N, "images_per_s":x, "ms_per_step":t,
-//          "threads": omp_get_max_threads(), "blas_threads": openblas_get_num_threads() or -1}
+//          "threads": omp_get_max_threads(), "blas_threads": openblas_get_num_threads() or -1,
+//          "rss_mb": the process's peak resident memory so far (MiB; one case per process to compare)}
 #include <dlfcn.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -28,6 +30,12 @@
 using namespace fk;
 
 namespace {
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // Linux: KiB
+}
 
 // OpenBLAS's own thread count, looked up at run time (the library links OpenBLAS privately)
 int blas_threads() {
@@ -81,10 +89,10 @@ void run_case(const Case& c, int steps, int warmup, int64_t classes) {
   }
   std::printf("{\"name\": \"%s\", \"batch\": %lld, \"input\": [%lld, %lld, %lld, %lld], \"classes\": %lld, "
               "\"steps\": %d, \"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"threads\": %d, "
-              "\"blas_threads\": %d}\n",
+              "\"blas_threads\": %d, \"rss_mb\": %.0f}\n",
               c.arch.c_str(), (long long)c.batch, (long long)input[0], (long long)input[1], (long long)input[2],
               (long long)input[3], (long long)classes, steps, double(c.batch) * steps / timed_s,
-              1e3 * timed_s / steps, omp_get_max_threads(), blas_threads());
+              1e3 * timed_s / steps, omp_get_max_threads(), blas_threads(), peak_rss_mb());
   std::fflush(stdout);
 }
 
