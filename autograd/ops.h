@@ -108,6 +108,11 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean, Tensor running_var,
                   bool training, double momentum = 0.1, double eps = 1e-5);
 Tensor prelu(const Tensor& x, const Tensor& weight);
+// prelu(batch_norm(x, ...), alpha), or relu(batch_norm(x, ...)) when alpha is undefined: on the CPU one
+// fused op (ops::batch_norm_act) that does not keep the batch-norm output; elsewhere (or for a
+// shared slope) the two ops. Same values and gradients either way.
+Tensor batch_norm_act(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                      Tensor running_var, bool training, double momentum, double eps, const Tensor& alpha);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor dropout(const Tensor& x, double p, bool training);

@@ -2,6 +2,7 @@
 // averaging factor, and call fk::batch_norm, which updates the running statistics in place.
 #include "layers/batchnorm.h"
 
+#include "layers/activation.h"
 #include "tensor/creation.h"
 
 namespace fk {
@@ -33,7 +34,11 @@ BatchNormBase::BatchNormBase(int64_t num_features_, double eps_, std::optional<d
   }
 }
 
-Tensor BatchNormBase::forward(const Tensor& x) {
+Tensor BatchNormBase::forward(const Tensor& x) { return forward_impl(x, false, Tensor()); }
+Tensor BatchNormBase::forward_prelu(const Tensor& x, const Tensor& alpha) { return forward_impl(x, true, alpha); }
+Tensor BatchNormBase::forward_relu(const Tensor& x) { return forward_impl(x, true, Tensor()); }
+
+Tensor BatchNormBase::forward_impl(const Tensor& x, bool act, const Tensor& alpha) {
   check_input_dim(x);
   FK_CHECK(x.size(1) == num_features, type_name(), "(", num_features, "): input ", shape_str(x.shape()), " has ",
            x.size(1), " channels in dim 1");
@@ -46,8 +51,9 @@ Tensor BatchNormBase::forward(const Tensor& x) {
   // eval without running statistics normalises with the batch statistics, as PyTorch
   bool use_batch_stats = is_training() || !running_mean.defined();
   bool pass_running = !is_training() || track_running_stats;
-  return batch_norm(x, weight, bias, pass_running ? running_mean : Tensor(), pass_running ? running_var : Tensor(),
-                    use_batch_stats, factor, eps);
+  Tensor rm = pass_running ? running_mean : Tensor(), rv = pass_running ? running_var : Tensor();
+  if (!act) return batch_norm(x, weight, bias, rm, rv, use_batch_stats, factor, eps);
+  return batch_norm_act(x, weight, bias, rm, rv, use_batch_stats, factor, eps, alpha);
 }
 
 std::string BatchNormBase::extra_repr() const {
@@ -68,6 +74,19 @@ void BatchNorm1d::check_input_dim(const Tensor& x) const {
 
 void BatchNorm2d::check_input_dim(const Tensor& x) const {
   FK_CHECK(x.dim() == 4, "BatchNorm2d: expected 4D input (got ", x.dim(), "D input ", shape_str(x.shape()), ")");
+}
+
+bool fuses_with_activation(const Module& bn, const Module& act) {
+  const auto* b = dynamic_cast<const BatchNormBase*>(&bn);
+  if (!b || !b->is_training() || bn.has_forward_hooks(false) || act.has_forward_hooks(false)) return false;
+  return dynamic_cast<const PReLU*>(&act) || dynamic_cast<const ReLU*>(&act);
+}
+
+Tensor batch_norm_activation(Module& bn, Module& act, const Tensor& x) {
+  if (!fuses_with_activation(bn, act)) return act(bn(x));
+  auto& b = static_cast<BatchNormBase&>(bn);
+  const auto* prelu = dynamic_cast<const PReLU*>(&act);
+  return prelu ? b.forward_prelu(x, prelu->weight) : b.forward_relu(x);
 }
 
 }  // namespace fk

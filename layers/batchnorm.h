@@ -17,6 +17,10 @@ namespace fk {
 class BatchNormBase : public Module {
  public:
   Tensor forward(const Tensor& x) override;
+  // forward, then PReLU with slopes `alpha` / ReLU, in one fused op on the CPU (batch_norm_act): what
+  // Sequential and the models call for a BatchNorm followed by its activation (no hooks run here).
+  Tensor forward_prelu(const Tensor& x, const Tensor& alpha);
+  Tensor forward_relu(const Tensor& x);
   std::string extra_repr() const override;
 
   int64_t num_features;
@@ -32,6 +36,9 @@ class BatchNormBase : public Module {
   // throws PyTorch's "expected 4D input (got 3D input)" for a wrong rank
   virtual void check_input_dim(const Tensor& x) const = 0;
   Tensor value_for_missing(const std::string& local_name) const override;
+
+ private:
+  Tensor forward_impl(const Tensor& x, bool act, const Tensor& alpha);
 };
 
 class BatchNorm1d : public BatchNormBase {
@@ -53,5 +60,12 @@ class BatchNorm2d : public BatchNormBase {
  protected:
   void check_input_dim(const Tensor& x) const override;  // (N, C, H, W)
 };
+
+// Whether act(bn(x)) runs as one fused op: bn a BatchNorm in training, act a PReLU (per-channel or
+// shared slope) or ReLU, neither with forward hooks (they would not fire).
+bool fuses_with_activation(const Module& bn, const Module& act);
+// act(bn(x)): BatchNormBase::forward_prelu / forward_relu when fuses_with_activation, else the two
+// modules through their operator(). What Sequential and the models' blocks call for such pairs.
+Tensor batch_norm_activation(Module& bn, Module& act, const Tensor& x);
 
 }  // namespace fk

@@ -1,6 +1,8 @@
 // Sequential (see sequential.h).
 #include "layers/sequential.h"
 
+#include "layers/batchnorm.h"
+
 namespace fk {
 
 Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& modules) {
@@ -28,7 +30,15 @@ std::shared_ptr<Module> Sequential::operator[](int64_t i) const {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (auto& m : order_) y = (*m)(y);
+  for (size_t i = 0; i < order_.size(); ++i) {
+    // a BatchNorm and its PReLU / ReLU in training: one fused op (batch_norm_activation)
+    if (i + 1 < order_.size() && fuses_with_activation(*order_[i], *order_[i + 1])) {
+      y = batch_norm_activation(*order_[i], *order_[i + 1], y);
+      ++i;
+    } else {
+      y = (*order_[i])(y);
+    }
+  }
   return y;
 }
 

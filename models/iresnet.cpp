@@ -39,7 +39,7 @@ IBasicBlock::IBasicBlock(int64_t inplanes, int64_t planes, int64_t stride, std::
 }
 
 Tensor IBasicBlock::forward(const Tensor& x) {
-  Tensor out = (*bn3)((*conv2)((*prelu)((*bn2)((*conv1)((*bn1)(x))))));
+  Tensor out = (*bn3)((*conv2)(batch_norm_activation(*bn2, *prelu, (*conv1)((*bn1)(x)))));
   Tensor identity = downsample ? (*downsample)(x) : x;
   return add(out, identity);
 }
@@ -128,7 +128,7 @@ Tensor IResNet::forward(const Tensor& x) {
       return (*features)((*fc)((*dropout)(f)));
     }
   }
-  Tensor y = (*prelu)((*bn1)((*conv1)(x)));
+  Tensor y = batch_norm_activation(*bn1, *prelu, (*conv1)(x));
   y = (*layer4)((*layer3)((*layer2)((*layer1)(y))));
   y = flatten((*bn2)(y), 1);
   return (*features)((*fc)((*dropout)(y)));

@@ -18,8 +18,8 @@ ConvBlock::ConvBlock(int64_t inp, int64_t oup, Int2 k, Int2 s, Int2 p, bool dw, 
 }
 
 Tensor ConvBlock::forward(const Tensor& x) {
-  Tensor y = (*bn)((*conv)(x));
-  return linear ? y : (*prelu)(y);
+  Tensor y = (*conv)(x);
+  return linear ? (*bn)(y) : batch_norm_activation(*bn, *prelu, y);
 }
 
 Bottleneck::Bottleneck(int64_t inp, int64_t oup, int64_t stride, int64_t expansion)

@@ -33,8 +33,8 @@ static int64_t spatial_size(const Tensor& x) {
   return S;
 }
 
-BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum, double eps) {
+static void check_batch_norm_args(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& running_mean, const Tensor& running_var, bool training) {
   check_float_input(x, "batch_norm", "x");
   FK_CHECK(x.dim() >= 2, "batch_norm: x must be (N, C, ...) with at least 2 dims, got ", shape_str(x.shape()));
   check_channel_param(weight, x, "weight");
@@ -44,19 +44,19 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   FK_CHECK(training || (running_mean.defined() && running_var.defined()),
            "batch_norm: running_mean and running_var must be defined in evaluation mode (x=", shape_str(x.shape()),
            ")");
-  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
-  int64_t M = N * S;  // values per channel
+  int64_t M = x.size(0) * spatial_size(x);  // values per channel
   // PyTorch checks exactly this (an empty batch passes and returns an empty output)
   FK_CHECK(!training || M != 1, "batch_norm: expected more than 1 value per channel when training, got input size ",
            shape_str(x.shape()));
-  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
+}
 
-  Tensor xc = x.contiguous();
-  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
-  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  // y not zero-filled: the kernels write every element
-  BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
-  dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
+// save_mean and save_invstd of the CPU tensor xc: the batch statistics when training (and the running
+// ones updated in place), the running statistics in eval.
+static void batch_norm_statistics(const Tensor& xc, Tensor running_mean, Tensor running_var, bool training,
+                                  double momentum, double eps, BatchNormResult& r) {
+  int64_t N = xc.size(0), C = xc.size(1), S = spatial_size(xc);
+  int64_t M = N * S;
+  dispatch_float(xc.dtype(), "batch_norm", [&]<class T>() {
     T* mean = r.save_mean.data<T>();
     T* invstd = r.save_invstd.data<T>();
     if (training) {
@@ -90,28 +90,80 @@ BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& 
         invstd[c] = T(cpu::bn_invstd(double(rv[c * sv]), eps));
       }
     }
-    cpu::batch_norm_forward(xc.data<T>(), mean, invstd, w.defined() ? w.data<T>() : nullptr,
-                            b.defined() ? b.data<T>() : nullptr, N, C, S, r.y.data<T>());
+  });
+}
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                           Tensor running_var, bool training, double momentum, double eps) {
+  check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
+  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
+  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
+  Tensor xc = x.contiguous();
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  // y not zero-filled: the kernels write every element
+  BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  batch_norm_statistics(xc, running_mean, running_var, training, momentum, eps, r);
+  dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
+    cpu::batch_norm_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(),
+                            w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr, N, C, S,
+                            r.y.data<T>());
   });
   return r;
 }
 
-BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
-                                   const Tensor& save_invstd, bool training) {
-  check_float_input(dy, "batch_norm_backward", "dy");
-  check_float_input(x, "batch_norm_backward", "x");
-  check_same_type(dy, x, "batch_norm_backward");
-  FK_CHECK(x.dim() >= 2 && dy.shape() == x.shape(), "batch_norm_backward: dy ", shape_str(dy.shape()),
-           " must match x ", shape_str(x.shape()), " (N, C, ...)");
+// alpha: undefined (ReLU) or C slopes of x's dtype and device
+static void check_alpha(const Tensor& alpha, const Tensor& x, const char* op) {
+  if (!alpha.defined()) return;
+  check_float_input(alpha, op, "alpha");
+  check_same_type(x, alpha, op);
+  FK_CHECK(alpha.numel() == x.size(1), op, ": alpha should hold ", x.size(1), " slopes (one per channel), got ",
+           shape_str(alpha.shape()), " (x=", shape_str(x.shape()), ")");
+}
+
+BatchNormResult batch_norm_act(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                               Tensor running_var, bool training, double momentum, double eps, const Tensor& alpha) {
+  check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
+  check_alpha(alpha, x, "batch_norm_act");
+  FK_CHECK(x.device().is_cpu(), "batch_norm_act: CPU tensors only, got x on ", x.device().str(),
+           " (compose batch_norm and prelu / relu there)");
   int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
+  Tensor xc = x.contiguous();
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor a = alpha.defined() ? alpha.contiguous() : Tensor();
+  BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
+  batch_norm_statistics(xc, running_mean, running_var, training, momentum, eps, r);
+  dispatch_float(x.dtype(), "batch_norm_act", [&]<class T>() {
+    cpu::batch_norm_act_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(),
+                                w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
+                                a.defined() ? a.data<T>() : nullptr, N, C, S, r.y.data<T>());
+  });
+  return r;
+}
+
+static void check_backward_args(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                const Tensor& save_invstd, const char* op) {
+  check_float_input(dy, op, "dy");
+  check_float_input(x, op, "x");
+  check_same_type(dy, x, op);
+  FK_CHECK(x.dim() >= 2 && dy.shape() == x.shape(), op, ": dy ", shape_str(dy.shape()), " must match x ",
+           shape_str(x.shape()), " (N, C, ...)");
+  const int64_t C = x.size(1);
   for (const Tensor* p : {&weight, &save_mean, &save_invstd}) {
     if (!p->defined() && p == &weight) continue;
-    FK_CHECK(p->defined() && p->numel() == C && p->dtype() == x.dtype(), "batch_norm_backward: weight/save_mean/",
+    FK_CHECK(p->defined() && p->numel() == C && p->dtype() == x.dtype(), op, ": weight/save_mean/",
              "save_invstd must hold ", C, " values of ", dtype_name(x.dtype()), " (x=", shape_str(x.shape()), ")");
   }
   for (const Tensor* p : {&weight, &save_mean, &save_invstd})
-    FK_CHECK(!p->defined() || p->device() == x.device(), "batch_norm_backward: weight/save_mean/save_invstd on ",
-             p->device().str(), ", x on ", x.device().str());
+    FK_CHECK(!p->defined() || p->device() == x.device(), op, ": weight/save_mean/save_invstd on ", p->device().str(),
+             ", x on ", x.device().str());
+}
+
+BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                                   const Tensor& save_invstd, bool training) {
+  check_backward_args(dy, x, weight, save_mean, save_invstd, "batch_norm_backward");
+  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
   FK_ON_CUDA(x, cuda::batch_norm_backward(dy, x, weight, save_mean, save_invstd, training));
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
@@ -120,6 +172,34 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
     cpu::batch_norm_backward(dyc.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
                              w.defined() ? w.data<T>() : nullptr, N, C, S, training, g.dx.data<T>(),
                              g.dweight.data<T>(), g.dbias.data<T>());
+  });
+  return g;
+}
+
+}  // namespace fk::ops
+
+namespace fk::ops {
+
+BatchNormActGrads batch_norm_act_backward(const Tensor& dz, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                          const Tensor& alpha, const Tensor& save_mean, const Tensor& save_invstd,
+                                          bool training) {
+  check_backward_args(dz, x, weight, save_mean, save_invstd, "batch_norm_act_backward");
+  check_alpha(alpha, x, "batch_norm_act_backward");
+  FK_CHECK(x.device().is_cpu(), "batch_norm_act_backward: CPU tensors only, got x on ", x.device().str());
+  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
+  FK_CHECK(!bias.defined() || (bias.numel() == C && bias.dtype() == x.dtype()), "batch_norm_act_backward: bias must ",
+           "hold ", C, " values of ", dtype_name(x.dtype()));
+  Tensor dzc = dz.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor a = alpha.defined() ? alpha.contiguous() : Tensor();
+  BatchNormActGrads g{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype()),
+                      a.defined() ? empty(alpha.shape(), x.dtype()) : Tensor()};  // all written
+  dispatch_float(x.dtype(), "batch_norm_act_backward", [&]<class T>() {
+    cpu::batch_norm_act_backward(dzc.data<T>(), xc.data<T>(), mean.data<T>(), invstd.data<T>(),
+                                 w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
+                                 a.defined() ? a.data<T>() : nullptr, N, C, S, training, g.dx.data<T>(),
+                                 g.dweight.data<T>(), g.dbias.data<T>(), a.defined() ? g.dalpha.data<T>() : nullptr);
   });
   return g;
 }

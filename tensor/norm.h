@@ -24,4 +24,16 @@ struct BatchNormGrads {
 BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
                                    const Tensor& save_mean, const Tensor& save_invstd, bool training);
 
+// prelu(batch_norm(x), alpha) with alpha's C slopes, or relu(batch_norm(x)) when alpha is undefined,
+// in one pass over memory (CPU only): the same statistics, running-stat update and output bits as the
+// two ops; y (the batch-norm output) is not stored, backward recomputes it from x.
+BatchNormResult batch_norm_act(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                               Tensor running_var, bool training, double momentum, double eps, const Tensor& alpha);
+struct BatchNormActGrads {
+  Tensor dx, dweight, dbias, dalpha;  // dalpha undefined for ReLU
+};
+BatchNormActGrads batch_norm_act_backward(const Tensor& dz, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                          const Tensor& alpha, const Tensor& save_mean, const Tensor& save_invstd,
+                                          bool training);
+
 }  // namespace fk::ops

@@ -30,6 +30,19 @@ template <class T>
 void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd, const T* weight, int64_t N,
                          int64_t C, int64_t S, bool training, T* dx, T* dweight, T* dbias);
 
+// ---- batch norm followed by PReLU (alpha: C slopes) or ReLU (alpha null), fused: the statistics come
+// from batch_norm_stats as for batch_norm; y = batch norm's output is recomputed, never stored.
+// z = y > 0 ? y : alpha[c] * y
+template <class T>
+void batch_norm_act_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
+                            const T* alpha, int64_t N, int64_t C, int64_t S, T* z);
+// dy = y > 0 ? dz : alpha[c] * dz, then batch_norm_backward's dx, dweight, dbias from dy; and
+// dalpha[c] = sum over y <= 0 of dz * y (skipped when dalpha is null). All assigned.
+template <class T>
+void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* invstd, const T* weight,
+                             const T* bias, const T* alpha, int64_t N, int64_t C, int64_t S, bool training, T* dx,
+                             T* dweight, T* dbias, T* dalpha);
+
 // ---- PReLU. x, y, dy, dx: (N, C, S); weight: (C). A shared weight is the case N = 1, C = 1.
 
 // y = x > 0 ? x : weight[c] * x

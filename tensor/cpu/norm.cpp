@@ -7,8 +7,10 @@
 // The per-element math is in tensor/cpu/norm_math.h, shared with the CUDA kernels (cuda/norm.cu).
 // Tested by tests/tensor/test_norm.cpp (PyTorch fixtures) and tests/autograd/test_norm_grad.cpp.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
+#include "tensor/cpu/activation_math.h"
 #include "tensor/cpu/kernels_norm_act.h"
 #include "tensor/cpu/norm_math.h"
 #include "tensor/parallel.h"
@@ -124,12 +126,106 @@ void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd
   });
 }
 
+// ---- batch norm + PReLU (or ReLU: alpha null, slope 0) in one pass over memory. The forward never
+// stores the batch-norm output y; backward recomputes it from x with the same expression as
+// batch_norm_forward (so the same bits), takes PReLU's derivative on it, and runs batch_norm_backward's
+// two passes with that dy: reads x and dz twice, writes dx once, against the separate kernels' 3 + 5
+// tensor passes and the saved y.
+
+template <class T>
+void batch_norm_act_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
+                            const T* alpha, int64_t N, int64_t C, int64_t S, T* z) {
+  std::vector<T> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
+  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t c = p % C;
+      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0), a = alpha ? alpha[c] : T(0);
+      const T* xp = x + p * S;
+      T* zp = z + p * S;
+      for (int64_t s = 0; s < S; ++s) zp[s] = prelu_value(bn_normalize(xp[s], m, sc, b), a);
+    }
+  });
+}
+
+template <class T>
+void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* invstd, const T* weight,
+                             const T* bias, const T* alpha, int64_t N, int64_t C, int64_t S, bool training, T* dx,
+                             T* dweight, T* dbias, T* dalpha) {
+  const int64_t M = N * S;
+  parallel_for(C, channel_grain(M), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const double mu = double(mean[c]), is = double(invstd[c]);
+      const T tmu = T(mu), sc = bn_scale(invstd[c], weight, c), b = bias ? bias[c] : T(0);
+      const T a = alpha ? alpha[c] : T(0);
+      // 8 values at once in vector types (element loops filling d8 lanes do not vectorise), with the
+      // same expressions as bn_normalize, prelu_dx, prelu_dweight_term and bn_backward_dx
+      typedef T t8 __attribute__((vector_size(8 * sizeof(T))));
+      // pass 1: dy = PReLU'(y) dz; sum dy, sum dy * (x - mean), and PReLU's sum over y <= 0 of dz * y
+      d8 lane_dy = {}, lane_dy_xmu = {}, lane_da = {};
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dzc = dz + (n * C + c) * S;
+        const T* xc = x + (n * C + c) * S;
+        int64_t s = 0;
+        for (; s + 8 <= S; s += 8) {
+          t8 xv, zv;
+          std::memcpy(&xv, xc + s, sizeof xv);
+          std::memcpy(&zv, dzc + s, sizeof zv);
+          const t8 y = (xv - tmu) * sc + b;
+          const t8 dyv = y > T(0) ? zv : a * zv;
+          const d8 d = __builtin_convertvector(dyv, d8), yd = __builtin_convertvector(y, d8);
+          lane_dy += d;
+          lane_dy_xmu += d * (__builtin_convertvector(xv, d8) - mu);
+          lane_da += yd > 0.0 ? d8{} : __builtin_convertvector(zv, d8) * yd;
+        }
+        for (; s < S; ++s) {
+          const T y = bn_normalize(xc[s], tmu, sc, b);
+          const double d = double(prelu_dx(dzc[s], y, a));
+          lane_dy[s % 8] += d;
+          lane_dy_xmu[s % 8] += d * (double(xc[s]) - mu);
+          lane_da[s % 8] += prelu_dweight_term(dzc[s], y);
+        }
+      }
+      const double sum_dy = lanes_total(lane_dy), sum_dy_xmu = lanes_total(lane_dy_xmu);
+      dbias[c] = T(sum_dy);
+      dweight[c] = T(sum_dy_xmu * is);
+      if (dalpha) dalpha[c] = T(lanes_total(lane_da));
+      // pass 2: dx from dy as in batch_norm_backward
+      BnBackwardCoefs co = bn_backward_coefs(sum_dy, sum_dy_xmu, is, weight ? double(weight[c]) : 1.0, M, training);
+      const T k = T(co.k), ka = T(co.ka), kb = T(co.kb);
+      for (int64_t n = 0; n < N; ++n) {
+        const T* dzc = dz + (n * C + c) * S;
+        const T* xc = x + (n * C + c) * S;
+        T* dxc = dx + (n * C + c) * S;
+        int64_t s = 0;
+        for (; s + 8 <= S; s += 8) {
+          t8 xv, zv;
+          std::memcpy(&xv, xc + s, sizeof xv);
+          std::memcpy(&zv, dzc + s, sizeof zv);
+          const t8 y = (xv - tmu) * sc + b;
+          const t8 dyv = y > T(0) ? zv : a * zv;
+          const t8 dxv = k * dyv - ka - kb * (xv - tmu);  // bn_backward_dx
+          std::memcpy(dxc + s, &dxv, sizeof dxv);
+        }
+        for (; s < S; ++s) {
+          const T dy = prelu_dx(dzc[s], bn_normalize(xc[s], tmu, sc, b), a);
+          dxc[s] = bn_backward_dx(dy, xc[s], tmu, k, ka, kb);
+        }
+      }
+    }
+  });
+}
+
 #define FK_INSTANTIATE(T)                                                                                        \
   template void batch_norm_stats<T>(const T*, int64_t, int64_t, int64_t, double*, double*);                      \
   template void batch_norm_forward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
                                       T*);                                                                       \
   template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
-                                       bool, T*, T*, T*);
+                                       bool, T*, T*, T*);                                                       \
+  template void batch_norm_act_forward<T>(const T*, const T*, const T*, const T*, const T*, const T*, int64_t,    \
+                                          int64_t, int64_t, T*);                                                  \
+  template void batch_norm_act_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, const T*,  \
+                                           int64_t, int64_t, int64_t, bool, T*, T*, T*, T*);
 FK_INSTANTIATE(float)
 FK_INSTANTIATE(double)
 #undef FK_INSTANTIATE

@@ -89,3 +89,87 @@ TEST_CASE("batch_norm: running stats are buffers, never differentiated") {
   CHECK_CLOSE(rm, ops::mul(ops::mean(x.detach(), {0}), 0.1), 1e-12, 0,
               "running_mean after one step with momentum 0.1");
 }
+
+// ---- batch_norm_act: batch_norm then PReLU (alpha defined) or ReLU in one op
+
+TEST_CASE("batch_norm_act: gradcheck of x, weight, bias and the PReLU slopes, and with ReLU") {
+  for (const auto& c : test::batch_norm_cases) {
+    for (bool with_prelu : {true, false}) {
+      std::string name = c.name;
+      name += with_prelu ? " prelu" : " relu";
+      SUBCASE(name.c_str()) {
+        manual_seed(12);
+        int64_t C = c.x[1];
+        Tensor rm = ops::mul(randn({C}, DType::Float64), 0.5);
+        Tensor rv = ops::add(rand({C}, DType::Float64), 0.5);
+        std::vector<Tensor> inputs{test::leaf(c.x)};
+        if (c.affine) {
+          inputs.push_back(test::leaf({C}));
+          inputs.push_back(test::leaf({C}));
+        }
+        if (with_prelu) inputs.push_back(ops::sub(rand({C}, DType::Float64), 0.5).requires_grad_());
+        auto f = [&](const std::vector<Tensor>& in) {
+          Tensor w = c.affine ? in[1] : Tensor(), b = c.affine ? in[2] : Tensor();
+          Tensor a = with_prelu ? in.back() : Tensor();
+          Tensor m = c.training ? rm.clone() : rm, v = c.training ? rv.clone() : rv;
+          return batch_norm_act(in[0], w, b, m, v, c.training, c.momentum, c.eps, a);
+        };
+        CHECK_GRADCHECK(f, inputs);
+      }
+    }
+  }
+}
+
+TEST_CASE("batch_norm_act: float32 output, running stats and gradients equal batch_norm then prelu or relu") {
+  // the fused kernels recompute the batch-norm output with the same expression and sum in the same
+  // order as the two separate ops, so every value is the same bit for bit
+  for (const auto& c : test::batch_norm_cases) {
+    for (bool with_prelu : {true, false}) {
+      std::string name = c.name;
+      name += with_prelu ? " prelu" : " relu";
+      SUBCASE(name.c_str()) {
+        manual_seed(13);
+        int64_t C = c.x[1];
+        Tensor x0 = randn(c.x), w0 = randn({C}), b0 = randn({C}), a0 = ops::sub(rand({C}), 0.5);
+        Tensor dz = randn(c.x), rm0 = randn({C}), rv0 = ops::add(rand({C}), 0.5);
+        struct Run {
+          Tensor x, w, b, a, rm, rv, z;
+        };
+        auto run = [&](bool fused) {
+          Run r{x0.clone().requires_grad_(), c.affine ? w0.clone().requires_grad_() : Tensor(),
+                c.affine ? b0.clone().requires_grad_() : Tensor(), with_prelu ? a0.clone().requires_grad_() : Tensor(),
+                rm0.clone(), rv0.clone(), Tensor()};
+          if (fused) {
+            r.z = batch_norm_act(r.x, r.w, r.b, r.rm, r.rv, c.training, c.momentum, c.eps, r.a);
+          } else {
+            Tensor y = batch_norm(r.x, r.w, r.b, r.rm, r.rv, c.training, c.momentum, c.eps);
+            r.z = with_prelu ? prelu(y, r.a) : relu(y);
+          }
+          r.z.backward(dz);
+          return r;
+        };
+        Run f = run(true), s = run(false);
+        CHECK_CLOSE(f.z, s.z, 0, 0, "output");
+        CHECK_CLOSE(f.rm, s.rm, 0, 0, "running_mean");
+        CHECK_CLOSE(f.rv, s.rv, 0, 0, "running_var");
+        CHECK_CLOSE(f.x.grad(), s.x.grad(), 0, 0, "dx");
+        if (c.affine) {
+          CHECK_CLOSE(f.w.grad(), s.w.grad(), 0, 0, "dweight");
+          CHECK_CLOSE(f.b.grad(), s.b.grad(), 0, 0, "dbias");
+        }
+        if (with_prelu) CHECK_CLOSE(f.a.grad(), s.a.grad(), 0, 0, "dalpha");
+      }
+    }
+  }
+}
+
+TEST_CASE("batch_norm_act: wrong slopes are refused naming the op") {
+  Tensor x = randn({2, 3, 4, 4});
+  CHECK_THROWS_WITH_AS(ops::batch_norm_act(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, randn({2})),
+                       doctest::Contains("batch_norm_act: alpha should hold 3 slopes"), Error);
+  // a shared slope (one value) is composed from the two ops, as prelu allows it
+  Tensor shared = full({1}, 0.25);
+  Tensor z = batch_norm_act(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, shared);
+  CHECK_CLOSE(z, prelu(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5), shared), 0, 0,
+              "shared slope");
+}

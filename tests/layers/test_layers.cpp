@@ -403,3 +403,31 @@ TEST_CASE("num_parameters: equals PyTorch's count") {
   CHECK(SEModule(8, 4).num_parameters() == 32);
   CHECK(Conv2d(3, 64, 3, 1, 1, 1, 1, false).num_parameters() == 1728);
 }
+
+TEST_CASE("sequential: a BatchNorm and its PReLU run fused in training, as the two modules, hooks still fire") {
+  manual_seed(3);
+  auto bn = std::make_shared<BatchNorm2d>(4);
+  auto act = std::make_shared<PReLU>(4);
+  Sequential seq(bn, act);
+  Tensor x = randn({3, 4, 5, 5});
+  CHECK(fuses_with_activation(*bn, *act));
+  Tensor fused = seq(x);
+  Tensor rm = bn->running_mean.clone();
+  // the same modules one after the other (running stats advance once more: compare the output only)
+  Tensor plain = (*act)(fk::batch_norm(x, bn->weight, bn->bias, Tensor(), Tensor(), true, 0.1, 1e-5));
+  CHECK_CLOSE(fused, plain, 0, 0, "fused output");
+  CHECK(bn->num_batches_tracked.item() == 1);
+  CHECK_CLOSE(rm, ops::mul(ops::mean(x, {0, 2, 3}), 0.1), 1e-6, 1e-6, "running_mean updated once");
+  // a hook on the activation: no fusion, the hook sees the batch-norm output
+  int calls = 0;
+  act->register_forward_hook([&](Module&, const Tensor&, const Tensor&) {
+    ++calls;
+    return Tensor();
+  });
+  CHECK_FALSE(fuses_with_activation(*bn, *act));
+  CHECK_CLOSE(seq(x), fused, 0, 0, "unfused output");
+  CHECK(calls == 1);
+  // eval: not fused (the inference engine folds BatchNorm into the convolutions)
+  bn->eval();
+  CHECK_FALSE(fuses_with_activation(*bn, *act));
+}
