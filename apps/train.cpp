@@ -54,7 +54,8 @@ int run_train(const TrainArgs& args) {
     std::printf("epoch %lld: lr %.3g, loss %.4f, train accuracy %.4f", (long long)m.epoch + 1, m.lr, m.train_loss,
                 m.train_accuracy);
     if (m.val_accuracy >= 0) std::printf(", %s accuracy %.4f", m.val_kind.c_str(), m.val_accuracy);
-    std::printf(", %.1f img/s, %s%s%s\n", m.images_per_second, clock_text(m.seconds).c_str(),
+    std::printf(", %.1f img/s, %s (loader wait %.0f %%)%s%s\n", m.images_per_second, clock_text(m.seconds).c_str(),
+                m.seconds > 0 ? 100.0 * m.loader_wait_seconds / m.seconds : 0.0,
                 m.skipped_images ? (", " + std::to_string(m.skipped_images) + " images skipped").c_str() : "",
                 m.best ? " (best)" : "");
     std::fflush(stdout);

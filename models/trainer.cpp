@@ -262,12 +262,15 @@ Tensor scalar(double v) { return full({}, v, DType::Float64); }
 
 // The metric history, one value per finished epoch.
 struct History {
-  std::vector<double> lr, train_loss, train_accuracy, val_accuracy, images_per_second, seconds, skipped, best;
+  std::vector<double> lr, train_loss, train_accuracy, val_accuracy, images_per_second, seconds, skipped, best,
+      loader_wait;
   std::vector<std::vector<double>*> all() {
-    return {&lr, &train_loss, &train_accuracy, &val_accuracy, &images_per_second, &seconds, &skipped, &best};
+    return {&lr, &train_loss, &train_accuracy, &val_accuracy, &images_per_second, &seconds, &skipped, &best,
+            &loader_wait};
   }
   static std::vector<std::string> names() {
-    return {"lr", "train_loss", "train_accuracy", "val_accuracy", "images_per_second", "seconds", "skipped", "best"};
+    return {"lr",      "train_loss", "train_accuracy", "val_accuracy", "images_per_second",
+            "seconds", "skipped",    "best",           "loader_wait"};
   }
 };
 
@@ -301,7 +304,7 @@ EpochMetrics metrics_at(History& h, size_t e, const std::string& val_kind) {
   EpochMetrics m;
   m.epoch = int64_t(e), m.lr = h.lr[e], m.train_loss = h.train_loss[e], m.train_accuracy = h.train_accuracy[e];
   m.val_accuracy = h.val_accuracy[e], m.val_kind = h.val_accuracy[e] >= 0 ? val_kind : "";
-  m.images_per_second = h.images_per_second[e], m.seconds = h.seconds[e];
+  m.images_per_second = h.images_per_second[e], m.seconds = h.seconds[e], m.loader_wait_seconds = h.loader_wait[e];
   m.skipped_images = int64_t(h.skipped[e]), m.best = h.best[e] != 0;
   return m;
 }
@@ -310,13 +313,15 @@ void write_metrics(const fs::path& dir, History& h, const std::string& val_kind)
   std::string lines;
   for (size_t e = 0; e < h.lr.size(); ++e) {
     EpochMetrics m = metrics_at(h, e, val_kind);
-    lines += "{\"epoch\": " + std::to_string(m.epoch + 1) + ", \"lr\": " + json_number(m.lr) +
-             ", \"train_loss\": " + json_number(m.train_loss) + ", \"train_accuracy\": " + json_number(m.train_accuracy) +
-             ", \"val_accuracy\": " + (m.val_accuracy >= 0 ? json_number(m.val_accuracy) : "null") +
-             ", \"val_kind\": " + (m.val_kind.empty() ? "null" : json_string(m.val_kind)) +
-             ", \"images_per_second\": " + json_number(m.images_per_second) + ", \"seconds\": " + json_number(m.seconds) +
-             ", \"skipped_images\": " + std::to_string(m.skipped_images) + ", \"best\": " + (m.best ? "true" : "false") +
-             "}\n";
+    lines += "{\"epoch\": " + std::to_string(m.epoch + 1) + ", \"lr\": " + json_number(m.lr);
+    lines += ", \"train_loss\": " + json_number(m.train_loss) + ", \"train_accuracy\": " + json_number(m.train_accuracy);
+    lines += ", \"val_accuracy\": " + (m.val_accuracy >= 0 ? json_number(m.val_accuracy) : "null");
+    lines += ", \"val_kind\": " + (m.val_kind.empty() ? "null" : json_string(m.val_kind));
+    lines += ", \"images_per_second\": " + json_number(m.images_per_second);
+    lines += ", \"seconds\": " + json_number(m.seconds);
+    lines += ", \"loader_wait_seconds\": " + json_number(m.loader_wait_seconds);
+    lines += ", \"skipped_images\": " + std::to_string(m.skipped_images);
+    lines += std::string(", \"best\": ") + (m.best ? "true" : "false") + "}\n";
   }
   data::write_file_atomic((dir / "metrics.jsonl").string(), lines);
 
@@ -549,7 +554,11 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     if (sphereface) sphereface->iteration = int64_t(t.at("sphereface_iteration").item());
     auto names = History::names();
     auto fields = h.all();
-    for (size_t i = 0; i < names.size(); ++i) *fields[i] = unvec(t.at("history." + names[i]));
+    for (size_t i = 0; i < names.size(); ++i) {
+      // checkpoints of runs older than loader_wait lack it: zeros
+      if (names[i] == "loader_wait" && !t.contains("history.loader_wait")) *fields[i] = std::vector<double>(h.lr.size());
+      else *fields[i] = unvec(t.at("history." + names[i]));
+    }
     message("resuming " + last.string() + " after epoch " + std::to_string(start_epoch));
   } else {
     FK_CHECK(!c.resume || !fs::exists(dir / "config.txt"), dir.string(),
@@ -614,8 +623,13 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     data::Batch batch;
     double loss_sum = 0;
     int64_t right = 0, seen = 0, step = 0;
+    double loader_wait = 0;  // seconds this thread waited for batches
     const auto t0 = Clock::now();
-    while (loader.next(batch)) {
+    for (;;) {
+      const auto w0 = Clock::now();
+      const bool more = loader.next(batch);
+      loader_wait += std::chrono::duration<double>(Clock::now() - w0).count();
+      if (!more) break;
       // dropout draws depend on (seed, epoch, step) only, so a resumed run draws the same masks
       manual_seed(data::hash_seed({c.seed, uint64_t(epoch), uint64_t(step), 0x64726f70ULL}));
       Tensor x = batch.images;
@@ -678,7 +692,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     if (is_best) best_metric = metric;
     h.lr.push_back(lr), h.train_loss.push_back(train_loss), h.train_accuracy.push_back(double(right) / double(seen));
     h.val_accuracy.push_back(val_acc), h.images_per_second.push_back(double(seen) / secs), h.seconds.push_back(secs);
-    h.skipped.push_back(double(skipped.size())), h.best.push_back(is_best ? 1 : 0);
+    h.skipped.push_back(double(skipped.size())), h.best.push_back(is_best ? 1 : 0), h.loader_wait.push_back(loader_wait);
     sched->step();
 
     save(epoch + 1);

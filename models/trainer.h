@@ -95,6 +95,7 @@ struct EpochMetrics {
   double val_accuracy = -1;  // -1: no validation
   std::string val_kind;      // "classification" or "verification"
   double images_per_second = 0, seconds = 0;
+  double loader_wait_seconds = 0;  // of `seconds`, the time spent waiting for the data loader's batches
   int64_t skipped_images = 0;
   bool best = false;
 };

@@ -77,6 +77,11 @@ TEST_CASE("train: ir_small with ArcFace learns 12 synthetic identities") {
   CHECK(final_acc >= bar);
   CHECK(metrics.back()["train_loss"].get<double>() < metrics.front()["train_loss"].get<double>());
   CHECK(metrics.front()["val_kind"] == "classification");
+  for (const auto& m : metrics) {  // the time spent waiting for the loader is part of the epoch's time
+    CHECK(m["loader_wait_seconds"].get<double>() >= 0);
+    CHECK(m["loader_wait_seconds"].get<double>() <= m["seconds"].get<double>());
+  }
+  CHECK_MESSAGE(has(r.out, "(loader wait "), r.out);
   for (const char* f : {"last.pth", "best.pth", "backbone.pth", "curves.png", "config.txt"}) CHECK(fs::exists(run / f));
   CHECK(fk::data::read_image((run / "curves.png").string()).width == 640);
   fs::remove_all(d);
@@ -104,7 +109,8 @@ TEST_CASE("train: a run killed mid-epoch and resumed ends exactly like an uninte
   REQUIRE(ca.size() == cb.size());
   int64_t compared = 0;
   for (const auto& [name, t] : ca) {
-    if (name.rfind("trainer.history.images_per_second", 0) == 0 || name.rfind("trainer.history.seconds", 0) == 0)
+    if (name.rfind("trainer.history.images_per_second", 0) == 0 || name.rfind("trainer.history.seconds", 0) == 0 ||
+        name.rfind("trainer.history.loader_wait", 0) == 0)
       continue;  // timings
     REQUIRE_MESSAGE(cb.contains(name), name);
     CHECK_CLOSE(cb.at(name), t, 0, 0, name);  // bit for bit: weights, BN statistics, momentum buffers
