@@ -93,23 +93,37 @@ static void batch_norm_statistics(const Tensor& xc, Tensor running_mean, Tensor 
   });
 }
 
-BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                           Tensor running_var, bool training, double momentum, double eps) {
-  check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
-  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
+// The CPU forward of batch_norm (act false) and of batch_norm_act (act true; alpha undefined: ReLU):
+// the statistics, then the one kernel that writes the output.
+static BatchNormResult batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                                      Tensor running_var, bool training, double momentum, double eps, bool act,
+                                      const Tensor& alpha) {
   int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
   Tensor xc = x.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor a = alpha.defined() ? alpha.contiguous() : Tensor();
   // y not zero-filled: the kernels write every element
   BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
   batch_norm_statistics(xc, running_mean, running_var, training, momentum, eps, r);
-  dispatch_float(x.dtype(), "batch_norm", [&]<class T>() {
-    cpu::batch_norm_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(),
-                            w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr, N, C, S,
-                            r.y.data<T>());
+  dispatch_float(x.dtype(), act ? "batch_norm_act" : "batch_norm", [&]<class T>() {
+    const T* wp = w.defined() ? w.data<T>() : nullptr;
+    const T* bp = b.defined() ? b.data<T>() : nullptr;
+    if (act)
+      cpu::batch_norm_act_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(), wp, bp,
+                                  a.defined() ? a.data<T>() : nullptr, N, C, S, r.y.data<T>());
+    else
+      cpu::batch_norm_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(), wp, bp, N, C, S,
+                              r.y.data<T>());
   });
   return r;
+}
+
+BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                           Tensor running_var, bool training, double momentum, double eps) {
+  check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
+  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
+  return batch_norm_cpu(x, weight, bias, running_mean, running_var, training, momentum, eps, false, Tensor());
 }
 
 // alpha: undefined (ReLU) or C slopes of x's dtype and device
@@ -127,19 +141,7 @@ BatchNormResult batch_norm_act(const Tensor& x, const Tensor& weight, const Tens
   check_alpha(alpha, x, "batch_norm_act");
   FK_CHECK(x.device().is_cpu(), "batch_norm_act: CPU tensors only, got x on ", x.device().str(),
            " (compose batch_norm and prelu / relu there)");
-  int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
-  Tensor xc = x.contiguous();
-  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
-  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor a = alpha.defined() ? alpha.contiguous() : Tensor();
-  BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
-  batch_norm_statistics(xc, running_mean, running_var, training, momentum, eps, r);
-  dispatch_float(x.dtype(), "batch_norm_act", [&]<class T>() {
-    cpu::batch_norm_act_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(),
-                                w.defined() ? w.data<T>() : nullptr, b.defined() ? b.data<T>() : nullptr,
-                                a.defined() ? a.data<T>() : nullptr, N, C, S, r.y.data<T>());
-  });
-  return r;
+  return batch_norm_cpu(x, weight, bias, running_mean, running_var, training, momentum, eps, true, alpha);
 }
 
 static void check_backward_args(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
@@ -175,10 +177,6 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
   });
   return g;
 }
-
-}  // namespace fk::ops
-
-namespace fk::ops {
 
 BatchNormActGrads batch_norm_act_backward(const Tensor& dz, const Tensor& x, const Tensor& weight, const Tensor& bias,
                                           const Tensor& alpha, const Tensor& save_mean, const Tensor& save_invstd,

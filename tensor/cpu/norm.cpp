@@ -161,6 +161,17 @@ void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* in
       // 8 values at once in vector types (element loops filling d8 lanes do not vectorise), with the
       // same expressions as bn_normalize, prelu_dx, prelu_dweight_term and bn_backward_dx
       typedef T t8 __attribute__((vector_size(8 * sizeof(T))));
+      struct Eight {
+        t8 x, dz, y, dy;  // y: batch norm's output; dy = PReLU'(y) dz
+      };
+      auto eight = [&](const T* xp, const T* dzp) {
+        Eight e;
+        std::memcpy(&e.x, xp, sizeof e.x);
+        std::memcpy(&e.dz, dzp, sizeof e.dz);
+        e.y = (e.x - tmu) * sc + b;
+        e.dy = e.y > T(0) ? e.dz : a * e.dz;
+        return e;
+      };
       // pass 1: dy = PReLU'(y) dz; sum dy, sum dy * (x - mean), and PReLU's sum over y <= 0 of dz * y
       d8 lane_dy = {}, lane_dy_xmu = {}, lane_da = {};
       for (int64_t n = 0; n < N; ++n) {
@@ -168,15 +179,11 @@ void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* in
         const T* xc = x + (n * C + c) * S;
         int64_t s = 0;
         for (; s + 8 <= S; s += 8) {
-          t8 xv, zv;
-          std::memcpy(&xv, xc + s, sizeof xv);
-          std::memcpy(&zv, dzc + s, sizeof zv);
-          const t8 y = (xv - tmu) * sc + b;
-          const t8 dyv = y > T(0) ? zv : a * zv;
-          const d8 d = __builtin_convertvector(dyv, d8), yd = __builtin_convertvector(y, d8);
+          const Eight e = eight(xc + s, dzc + s);
+          const d8 d = __builtin_convertvector(e.dy, d8), yd = __builtin_convertvector(e.y, d8);
           lane_dy += d;
-          lane_dy_xmu += d * (__builtin_convertvector(xv, d8) - mu);
-          lane_da += yd > 0.0 ? d8{} : __builtin_convertvector(zv, d8) * yd;
+          lane_dy_xmu += d * (__builtin_convertvector(e.x, d8) - mu);
+          lane_da += yd > 0.0 ? d8{} : __builtin_convertvector(e.dz, d8) * yd;
         }
         for (; s < S; ++s) {
           const T y = bn_normalize(xc[s], tmu, sc, b);
@@ -199,12 +206,8 @@ void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* in
         T* dxc = dx + (n * C + c) * S;
         int64_t s = 0;
         for (; s + 8 <= S; s += 8) {
-          t8 xv, zv;
-          std::memcpy(&xv, xc + s, sizeof xv);
-          std::memcpy(&zv, dzc + s, sizeof zv);
-          const t8 y = (xv - tmu) * sc + b;
-          const t8 dyv = y > T(0) ? zv : a * zv;
-          const t8 dxv = k * dyv - ka - kb * (xv - tmu);  // bn_backward_dx
+          const Eight e = eight(xc + s, dzc + s);
+          const t8 dxv = k * e.dy - ka - kb * (e.x - tmu);  // bn_backward_dx
           std::memcpy(dxc + s, &dxv, sizeof dxv);
         }
         for (; s < S; ++s) {
