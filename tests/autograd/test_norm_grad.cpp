@@ -1,6 +1,7 @@
 // Gradient tests of batch_norm (autograd/norm.cpp, tensor/cpu/norm.cpp): a hand-worked backward,
 // float64 gradchecks of x, weight and bias for every row of tests/cases/norm.h (training: through the
-// batch statistics; eval: running stats constant), and the float32 gradients against PyTorch.
+// batch statistics; eval: running stats constant), and the float32 gradients against PyTorch; the
+// same for batch_norm_act (batch norm + PReLU / ReLU fused), which must also equal the two ops bit for bit.
 #include <cmath>
 
 #include "cases/norm.h"
@@ -158,6 +159,36 @@ TEST_CASE("batch_norm_act: float32 output, running stats and gradients equal bat
           CHECK_CLOSE(f.b.grad(), s.b.grad(), 0, 0, "dbias");
         }
         if (with_prelu) CHECK_CLOSE(f.a.grad(), s.a.grad(), 0, 0, "dalpha");
+      }
+    }
+  }
+}
+
+TEST_CASE("batch_norm_act: float32 output, running stats and gradients match PyTorch") {
+  // tests/fixtures/make_norm_act_loss.py: F.prelu / F.relu of F.batch_norm for every batch-norm row
+  for (const auto& c : test::batch_norm_cases) {
+    for (bool with_prelu : {true, false}) {
+      std::string tag = c.name;
+      tag += with_prelu ? "_prelu" : "_relu";
+      SUBCASE(tag.c_str()) {
+        auto fx = [&](const char* what) { return test::fixture("norm/" + tag + "_" + what + ".npy"); };
+        Tensor x = fx("x").requires_grad_();
+        Tensor w = c.affine ? fx("weight").requires_grad_() : Tensor();
+        Tensor b = c.affine ? fx("bias").requires_grad_() : Tensor();
+        Tensor a = with_prelu ? fx("alpha").requires_grad_() : Tensor();
+        Tensor rm = fx("running_mean"), rv = fx("running_var");
+        Tensor z = batch_norm_act(x, w, b, rm, rv, c.training, c.momentum, c.eps, a);
+        z.backward(fx("dz"));
+        const std::string label = "batch_norm_act(" + tag + ")";
+        CHECK_CLOSE(z, fx("z"), 1e-5, 1e-5, label + " z");
+        CHECK_CLOSE(rm, fx("running_mean_out"), 1e-6, 1e-6, label + " running_mean");
+        CHECK_CLOSE(rv, fx("running_var_out"), 1e-6, 1e-6, label + " running_var");
+        CHECK_CLOSE(x.grad(), fx("dx"), 1e-5, 1e-5, label + " dx");
+        if (c.affine) {
+          CHECK_CLOSE(w.grad(), fx("dweight"), 1e-5, 1e-5, label + " dweight");
+          CHECK_CLOSE(b.grad(), fx("dbias"), 1e-5, 1e-5, label + " dbias");
+        }
+        if (with_prelu) CHECK_CLOSE(a.grad(), fx("dalpha"), 1e-5, 1e-5, label + " dalpha");
       }
     }
   }
