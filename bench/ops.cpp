@@ -103,6 +103,10 @@ static int run_convs(const std::vector<std::string>& specs, int repeats) {
     report(std::string(name) + " weight grad engine", median_ms([&] {
              cpu::conv2d_weight_grad_blocked(g, xb.data.data<float>(), dyb.data.data<float>(), dw.data<float>());
            }, repeats), extra);
+    if (r == 3 && s == 3 && stride == 1)
+      report(std::string(name) + " weight grad winograd", median_ms([&] {
+               cpu::conv2d_weight_grad_winograd(g, xb.data.data<float>(), dyb.data.data<float>(), dw.data<float>());
+             }, repeats), extra);
   }
   return 0;
 }
