@@ -8,7 +8,12 @@
 // backward.
 #include <doctest/doctest.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -257,6 +262,25 @@ TEST_CASE("conv2d_weight_grad_winograd: 3x3 stride-1 shapes against the float64 
       CHECK_MESSAGE(err <= 2e-5, label);
     }
 }
+
+#ifdef _OPENMP
+TEST_CASE("conv2d_weight_grad_winograd: the same bits on one thread and on several") {
+  manual_seed(7);
+  cpu::BlockedConvGeometry g;
+  g.N = 2, g.C = 40, g.H = 30, g.W = 29, g.OC = 24, g.KH = 3, g.KW = 3, g.OH = 30, g.OW = 29, g.PH = 1, g.PW = 1;
+  std::vector<float> xb = random_values(g.N * 3 * 16 * g.H * g.W), dyb = random_values(g.N * 2 * 16 * g.OH * g.OW);
+  for (int64_t i = 0; i < int64_t(xb.size()); ++i)
+    if ((i / (16 * g.H * g.W)) % 3 == 2 && i % 16 >= 8) xb[size_t(i)] = 0;  // the lanes past C = 40
+  std::vector<float> one(size_t(24 * 40 * 9)), many(one.size());
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  cpu::conv2d_weight_grad_winograd(g, xb.data(), dyb.data(), one.data());
+  omp_set_num_threads(std::max(threads, 3));
+  cpu::conv2d_weight_grad_winograd(g, xb.data(), dyb.data(), many.data());
+  omp_set_num_threads(threads);
+  CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+}
+#endif
 
 TEST_CASE("conv2d_blocked: layout round trip and zero channel padding") {
   manual_seed(2);
