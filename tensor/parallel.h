@@ -11,6 +11,15 @@
 
 namespace fk {
 
+// The threads a parallel_for may use (1 without OpenMP)
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 template <class Fn>
 void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
   if (n <= 0) return;

@@ -183,8 +183,10 @@ static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, co
 // a noisy neighbour, large enough that consecutive rows still share their weights in cache.
 constexpr int kPiecesPerThread = 16;
 
-// Winograd F(2x2, 3x3): phase 1 transforms the padded input into V (a per-thread buffer that only
-// grows), phase 2 runs (output-block pair, chunk of tiles) items; two OpenMP regions.
+// Winograd F(2x2, 3x3) (conv_blocked_kernel.h): one OpenMP region over items (chunk of tiles, group
+// of output-block pairs); a thread transforms a chunk into its own buffer once for its consecutive
+// items of that chunk. The pairs are split into groups only when there are too few chunks to keep
+// every thread busy (small maps at batch 1).
 static void conv2d_winograd(const BlockedConvGeometry& g, const float* x, const float* U, const BlockedEpilogue& e,
                             float* y, bool avx512) {
   FK_CHECK(g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise,
@@ -195,22 +197,23 @@ static void conv2d_winograd(const BlockedConvGeometry& g, const float* x, const 
   // tile i reads padded rows 2i .. 2i+3: up to 2*th + 1, one past the padding when OH is odd
   const PaddedInput px = padded_input(g, x, e, std::max<int64_t>(0, 2 * th + 2 - (g.H + 2 * g.PH)),
                                       std::max<int64_t>(0, 2 * tw + 2 - (g.W + 2 * g.PW)));
-  thread_local std::vector<float> vbuf;
-  const size_t need = size_t(16 * Cb * tiles * 16);
-  if (vbuf.size() < need) vbuf.resize(need);
-  float* V = vbuf.data();
-  parallel_for(g.N * Cb * th, std::max<int64_t>(1, 64 / std::max<int64_t>(1, tw)), [&](int64_t b, int64_t end) {
-    FlushDenormals ftz;
-    if (avx512) winograd_input_avx512(g, px, V, b, end);
-    else winograd_input_generic(g, px, V, b, end);
-  });
   WinogradOut o{tiles, th, tw, g.OH, g.OW, OCb, y, e.residual, e.bias, e.slope, e.act, e.residual_after_act};
-  const int64_t chunks = (tiles + kWinogradTile - 1) / kWinogradTile;
-  const int64_t last_icn = g.C - (Cb - 1) * 16;
-  parallel_for_dynamic(((OCb + 1) / 2) * chunks, 1, kPiecesPerThread, [&](int64_t b, int64_t end) {
+  const int64_t chunks = (tiles + kWinogradChunk - 1) / kWinogradChunk, pairs = (OCb + 1) / 2;
+  int64_t groups = 1;
+  while (chunks * groups < 4 * int64_t(max_threads()) && groups < pairs) groups = std::min(pairs, groups * 2);
+  const int64_t pos_stride = kWinogradChunk / kWinogradTile * Cb * kWinogradTile * 16;
+  parallel_for_dynamic(chunks * groups, 1, kPiecesPerThread, [&](int64_t b, int64_t end) {
     FlushDenormals ftz;
-    if (avx512) winograd_gemm_avx512(V, U, Cb, last_icn, o, b, end);
-    else winograd_gemm_generic(V, U, Cb, last_icn, o, b, end);
+    thread_local std::vector<float> vbuf;
+    if (int64_t(vbuf.size()) < 16 * pos_stride) vbuf.resize(size_t(16 * pos_stride));
+    for (int64_t it = b; it < end; ++it) {
+      const int64_t chunk = it / groups, grp = it % groups;
+      const int64_t t0 = chunk * kWinogradChunk, t1 = std::min(tiles, t0 + kWinogradChunk);
+      const bool transform = it == b || grp == 0;  // else this thread transformed the chunk for it - 1
+      const int64_t p0 = grp * pairs / groups, p1 = (grp + 1) * pairs / groups;
+      if (avx512) winograd_chunk_avx512(g, px, U, o, vbuf.data(), pos_stride, t0, t1, p0, p1, transform);
+      else winograd_chunk_generic(g, px, U, o, vbuf.data(), pos_stride, t0, t1, p0, p1, transform);
+    }
   });
 }
 

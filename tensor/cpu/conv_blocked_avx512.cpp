@@ -19,13 +19,10 @@ void conv_blocked_run_avx512(const BlockedConvGeometry& g, PaddedInput x, const 
 #include "tensor/cpu/conv_blocked_run.inc"
 }
 
-void winograd_input_avx512(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end) {
-  isa_avx512::winograd_input_rows(g, x, V, begin, end);
-}
-
-void winograd_gemm_avx512(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
-                          int64_t begin, int64_t end) {
-  isa_avx512::winograd_items(V, U, Cb, last_icn, o, begin, end);
+void winograd_chunk_avx512(const BlockedConvGeometry& g, PaddedInput x, const float* U, const WinogradOut& o,
+                     float* V, int64_t pos_stride, int64_t t_begin, int64_t t_end, int64_t pair_begin,
+                     int64_t pair_end, bool transform) {
+  isa_avx512::winograd_chunk(g, x, U, o, V, pos_stride, t_begin, t_end, pair_begin, pair_end, transform);
 }
 
 }  // namespace fk::cpu

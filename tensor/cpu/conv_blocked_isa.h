@@ -27,16 +27,19 @@ struct WinogradOut {
   bool res_after_act;
 };
 
-// Phase 1: the transformed input V (16, Cb, tiles, 16) of the tile rows [begin, end) of (n, cb, i).
-// Phase 2: the items [begin, end) of (output-block pair, chunk of tiles): 16 GEMMs with the
-// transformed weights U (16, OCb, Cb, 16, 16), the output transform and the epilogue.
-void winograd_input_avx512(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end);
-void winograd_input_generic(const BlockedConvGeometry& g, PaddedInput x, float* V, int64_t begin, int64_t end);
-void winograd_gemm_avx512(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
-                          int64_t begin, int64_t end);
-void winograd_gemm_generic(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
-                           int64_t begin, int64_t end);
-constexpr int kWinogradTile = 12;  // tiles per phase-2 micro-kernel call (2 x 12 accumulators)
+// One Winograd work item (conv_blocked_kernel.h): tiles [t_begin, t_end), at most kWinogradChunk,
+// transformed into V (the calling thread's buffer, 16 * pos_stride floats; !transform: it holds them
+// from the thread's previous item), then the 16 GEMMs with the
+// transformed weights U (16, OCb, Cb, 16, 16), the output transform and the epilogue for the
+// output-block pairs [pair_begin, pair_end).
+void winograd_chunk_avx512(const BlockedConvGeometry& g, PaddedInput x, const float* U, const WinogradOut& o,
+                           float* V, int64_t pos_stride, int64_t t_begin, int64_t t_end, int64_t pair_begin,
+                           int64_t pair_end, bool transform);
+void winograd_chunk_generic(const BlockedConvGeometry& g, PaddedInput x, const float* U, const WinogradOut& o,
+                            float* V, int64_t pos_stride, int64_t t_begin, int64_t t_end, int64_t pair_begin,
+                            int64_t pair_end, bool transform);
+constexpr int kWinogradTile = 12;   // tiles per micro-kernel call (2 x 12 accumulators)
+constexpr int kWinogradChunk = 48;  // tiles per work item
 
 // Work items: dense convs (n, group of output blocks, oh), depthwise convs (n, channel block, oh); oh
 // fastest. 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).

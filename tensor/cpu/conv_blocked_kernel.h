@@ -173,62 +173,69 @@ static void depthwise_row(const float* x, int64_t x_row, const float* w, int64_t
 // of its 4x4 input tile d, 16 multiplies per output channel and input channel instead of 36.
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
 // The 16 products summed over input channels are 16 GEMMs (one per tile position) of the transformed
-// weights (16, OCb, Cb, 16, 16) by the transformed input V (16, Cb, tiles, 16): the dense tile kernel
+// weights (16, OCb, Cb, 16, 16) by the transformed input V (16 positions of Cb x tiles vectors): the dense tile kernel
 // above, with tiles in place of output pixels.
 
-// V for the tiles of one tile row: x at (n, cb, 2*i, 0) of the padded input (rows 2i..2i+3 exist),
-// v at V[0][cb][first tile of the row]; pos_stride = Cb * tiles * 16 between tile positions.
-static void winograd_input_row(const float* x, int64_t x_row, int64_t tw, float* v, int64_t pos_stride) {
-  for (int64_t j = 0; j < tw; ++j) {
-    v16 d[4][4], t[4][4];
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) d[r][c] = load16(x + r * x_row + (2 * j + c) * 16);
-    for (int c = 0; c < 4; ++c) {  // B^T d
-      t[0][c] = d[0][c] - d[2][c];
-      t[1][c] = d[1][c] + d[2][c];
-      t[2][c] = d[2][c] - d[1][c];
-      t[3][c] = d[1][c] - d[3][c];
-    }
-    for (int r = 0; r < 4; ++r) {  // (B^T d) B
-      float* out = v + j * 16 + (r * 4) * pos_stride;
-      store16(out, t[r][0] - t[r][2]);
-      store16(out + pos_stride, t[r][1] + t[r][2]);
-      store16(out + 2 * pos_stride, t[r][2] - t[r][1]);
-      store16(out + 3 * pos_stride, t[r][1] - t[r][3]);
-    }
-  }
+// A work item (conv2d_winograd in conv_blocked.cpp) takes a chunk of up to kWinogradChunk tiles and a
+// range of output-block pairs: it transforms the chunk's input into V, a buffer of its thread's that
+// stays in L2, stored (16 positions, sub-chunks of kWinogradTile tiles, Cb, kWinogradTile, 16) so that
+// what one micro-kernel call reads for a position is one run of memory, then runs the GEMMs of its
+// output blocks over it. So V never goes to memory, and the transformed weights of a pair are read
+// once per chunk (48 tiles), not once per 12.
+static FK_ALWAYS_INLINE int64_t winograd_v_offset(int64_t t, int64_t cb, int64_t Cb) {
+  return ((t / kWinogradTile) * Cb + cb) * kWinogradTile * 16 + (t % kWinogradTile) * 16;
 }
 
-// Phase 1 over the tile rows [begin, end) of (n, cb, i): V (16, Cb, tiles, 16).
-static void winograd_input_rows(const fk::cpu::BlockedConvGeometry& g, fk::cpu::PaddedInput x, float* V,
-                                int64_t begin, int64_t end) {
-  const int64_t Cb = fk::cpu::channel_blocks(g.C), th = (g.OH + 1) / 2, tw = (g.OW + 1) / 2, tiles = g.N * th * tw;
+// V of tiles [t_begin, t_end) (tile = (n, i, j), input rows 2i .. 2i+3 and columns 2j .. 2j+3 of the
+// padded input); pos_stride floats between positions.
+static void winograd_input_tiles(const fk::cpu::BlockedConvGeometry& g, fk::cpu::PaddedInput x, int64_t t_begin,
+                                 int64_t t_end, float* V, int64_t pos_stride) {
+  const int64_t Cb = fk::cpu::channel_blocks(g.C), th = (g.OH + 1) / 2, tw = (g.OW + 1) / 2;
   const int64_t x_row = x.Wp * 16;
-  for (int64_t r = begin; r < end; ++r) {  // r = (n * Cb + cb) * th + i
-    const int64_t i = r % th, cb = (r / th) % Cb, n = r / (th * Cb);
-    winograd_input_row(x.data + ((n * Cb + cb) * x.Hp + 2 * i) * x_row, x_row, tw,
-                       V + (cb * tiles + (n * th + i) * tw) * 16, Cb * tiles * 16);
-  }
+  for (int64_t cb = 0; cb < Cb; ++cb)
+    for (int64_t t = t_begin; t < t_end; ++t) {
+      const int64_t j = t % tw, i = (t / tw) % th, n = t / (tw * th);
+      const float* xp = x.data + ((n * Cb + cb) * x.Hp + 2 * i) * x_row + 2 * j * 16;
+      v16 d[4][4], s[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int c = 0; c < 4; ++c) d[r][c] = load16(xp + r * x_row + c * 16);
+      for (int c = 0; c < 4; ++c) {  // B^T d
+        s[0][c] = d[0][c] - d[2][c];
+        s[1][c] = d[1][c] + d[2][c];
+        s[2][c] = d[2][c] - d[1][c];
+        s[3][c] = d[1][c] - d[3][c];
+      }
+      float* v = V + winograd_v_offset(t - t_begin, cb, Cb);
+      for (int r = 0; r < 4; ++r) {  // (B^T d) B
+        float* out = v + (r * 4) * pos_stride;
+        store16(out, s[r][0] - s[r][2]);
+        store16(out + pos_stride, s[r][1] + s[r][2]);
+        store16(out + 2 * pos_stride, s[r][2] - s[r][1]);
+        store16(out + 3 * pos_stride, s[r][1] - s[r][3]);
+      }
+    }
 }
 
 // OB output blocks x T tiles starting at tile t0: the 16 GEMMs into m, then A^T m A and the epilogue.
+// V: the sub-chunk's transforms of position 0 (pos_stride floats to the next position).
 template <int OB, int T>
-static void winograd_tile(const float* V, const float* U, int64_t Cb, int64_t last_icn, int64_t ob0, int64_t t0,
-                          const WinogradOut& o) {
+static void winograd_tile(const float* V, int64_t pos_stride, const float* U, int64_t Cb, int64_t last_icn,
+                          int64_t ob0, int64_t t0, const WinogradOut& o) {
   alignas(64) float m[16][OB][T][16];
-  const int64_t pos_stride = Cb * o.tiles * 16, w_ob = Cb * 256;
+  const int64_t w_ob = Cb * 256;
   for (int pos = 0; pos < 16; ++pos) {
     v16 acc[OB][T];
 #pragma GCC unroll 4
     for (int ob = 0; ob < OB; ++ob)
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) acc[ob][t] = v16{};
-    const float* vp = V + pos * pos_stride + t0 * 16;
+    const float* vp = V + pos * pos_stride;
     const float* up = U + ((pos * o.OCb + ob0) * Cb) * 256;
     for (int64_t cb = 0; cb < Cb; ++cb) {
       const int icn = cb == Cb - 1 ? int(last_icn) : 16;
-      if (icn == 16) tile_channels<OB, T, 1, 16>(acc, vp + cb * o.tiles * 16, up + cb * 256, w_ob, 16);
-      else tile_channels<OB, T, 1, 0>(acc, vp + cb * o.tiles * 16, up + cb * 256, w_ob, icn);
+      const float* vc = vp + cb * kWinogradTile * 16;
+      if (icn == 16) tile_channels<OB, T, 1, 16>(acc, vc, up + cb * 256, w_ob, 16);
+      else tile_channels<OB, T, 1, 0>(acc, vc, up + cb * 256, w_ob, icn);
     }
 #pragma GCC unroll 4
     for (int ob = 0; ob < OB; ++ob)
@@ -268,24 +275,29 @@ static void winograd_tile(const float* V, const float* U, int64_t Cb, int64_t la
   }
 }
 
-// Work items [begin, end) of phase 2: item = output-block pair * chunks + chunk of kWinogradTile tiles.
-static void winograd_items(const float* V, const float* U, int64_t Cb, int64_t last_icn, const WinogradOut& o,
-                           int64_t begin, int64_t end) {
-  const int64_t chunks = (o.tiles + kWinogradTile - 1) / kWinogradTile;
-  for (int64_t it = begin; it < end; ++it) {
-    const int64_t ob0 = (it / chunks) * 2, t0 = (it % chunks) * kWinogradTile;
-    const int ob = o.OCb - ob0 >= 2 ? 2 : 1;
-    const int t = int(o.tiles - t0 < kWinogradTile ? o.tiles - t0 : kWinogradTile);
-#define FK_WG_CASE(T)                                                      \
-  case T:                                                                  \
-    if (ob == 2) winograd_tile<2, T>(V, U, Cb, last_icn, ob0, t0, o);      \
-    else winograd_tile<1, T>(V, U, Cb, last_icn, ob0, t0, o);              \
+// One work item: tiles [t_begin, t_end) (at most kWinogradChunk) transformed into V (pos_stride floats
+// per position; unless !transform: V holds them already), then output-block pairs [pair_begin, pair_end) over them, kWinogradTile tiles a call.
+static void winograd_chunk(const fk::cpu::BlockedConvGeometry& g, fk::cpu::PaddedInput x, const float* U,
+                           const WinogradOut& o, float* V, int64_t pos_stride, int64_t t_begin, int64_t t_end,
+                           int64_t pair_begin, int64_t pair_end, bool transform) {
+  const int64_t Cb = fk::cpu::channel_blocks(g.C), last_icn = g.C - (Cb - 1) * 16;
+  if (transform) winograd_input_tiles(g, x, t_begin, t_end, V, pos_stride);
+  for (int64_t pair = pair_begin; pair < pair_end; ++pair)
+    for (int64_t t0 = t_begin; t0 < t_end; t0 += kWinogradTile) {
+      const int64_t ob0 = pair * 2;
+      const int ob = o.OCb - ob0 >= 2 ? 2 : 1;
+      const int t = int(t_end - t0 < kWinogradTile ? t_end - t0 : kWinogradTile);
+      const float* v = V + winograd_v_offset(t0 - t_begin, 0, Cb);
+#define FK_WG_CASE(T)                                                               \
+  case T:                                                                           \
+    if (ob == 2) winograd_tile<2, T>(v, pos_stride, U, Cb, last_icn, ob0, t0, o);   \
+    else winograd_tile<1, T>(v, pos_stride, U, Cb, last_icn, ob0, t0, o);           \
     break;
-    switch (t) {
-      FK_WG_CASE(1) FK_WG_CASE(2) FK_WG_CASE(3) FK_WG_CASE(4) FK_WG_CASE(5) FK_WG_CASE(6) FK_WG_CASE(7)
-      FK_WG_CASE(8) FK_WG_CASE(9) FK_WG_CASE(10) FK_WG_CASE(11) FK_WG_CASE(12)
-      default: break;
-    }
+      switch (t) {
+        FK_WG_CASE(1) FK_WG_CASE(2) FK_WG_CASE(3) FK_WG_CASE(4) FK_WG_CASE(5) FK_WG_CASE(6) FK_WG_CASE(7)
+        FK_WG_CASE(8) FK_WG_CASE(9) FK_WG_CASE(10) FK_WG_CASE(11) FK_WG_CASE(12)
+        default: break;
+      }
 #undef FK_WG_CASE
-  }
+    }
 }

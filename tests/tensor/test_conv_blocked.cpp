@@ -163,7 +163,9 @@ TEST_CASE("conv2d_blocked: Winograd F(2x2, 3x3) against conv2d_reference, both I
   const Shape2 shapes[] = {
       {1, 16, 7, 7, 32, 3, 3, 1, 1, 1, 1, false},     // odd output: the last tiles half outside
       {2, 40, 10, 13, 48, 3, 3, 1, 1, 1, 1, false},   // partial input block, 3 output blocks, 2 images
-      {1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, false},   // 196 tiles: many chunks of 12
+      {1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, false},   // 196 tiles: 4 chunks of 48 (calls of 12), the last 4
+      {2, 16, 30, 25, 40, 3, 3, 1, 1, 1, 1, false},   // 390 tiles over 2 images: chunks across the image border
+      {1, 16, 5, 6, 112, 3, 3, 1, 1, 1, 1, false},    // 9 tiles, 4 output-block pairs: split into groups of pairs
       {1, 24, 9, 8, 16, 3, 3, 1, 1, 0, 0, false},     // no padding
       {1, 3, 11, 12, 20, 3, 3, 1, 1, 1, 1, false},    // 3 input channels
   };
