@@ -41,16 +41,14 @@ std::atomic<bool> g_winograd_on{[] {
 void set_winograd_enabled(bool on) { g_winograd_on = on; }
 bool winograd_enabled() { return g_winograd_on; }
 
-// Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs where it measured faster than the direct kernel
-// on the project machine (bench_ops --conv; docs/perf.md): 16 to 256 input channels (the stem's 3
-// leave too few products to amortise the transforms; at 512 the transformed weights, 16/9 of the
-// direct ones, are re-read from L3 per chunk of tiles and it lost at batch 8) and maps up to 80x80
-// (at 112x112 the transformed input no longer stays in cache and it lost; Inception-ResNet's 77x77
-// stem convs, 32->32 and 32->64, won at batch 1: 0.50 -> 0.37 and 1.05 -> 0.60 ms, and at batch 8
-// one lost 0.6 ms and the other won 0.4-1.3 ms).
+// Winograd F(2x2, 3x3) for dense 3x3 stride-1 convs with at least 16 input channels (the stem's 3
+// leave too few products to amortise the transforms). Since the transforms run in L2-resident chunks
+// (conv2d_winograd) it measured faster than the direct kernel on every such conv of the zoo's models
+// on the project machine (bench_ops --conv; docs/perf.md), including the cases the earlier two-phase
+// form lost and left out: 512 channels at 7x7 (batch 1 / 8 / 32: 1.08 -> 0.96, 8.3 -> 6.9, 33 -> 25-27 ms)
+// and 112x112 maps (64 channels: 4.4 -> 2.5, 37 -> 22, 141 -> 96 ms).
 bool winograd_preferred(const BlockedConvGeometry& g) {
-  return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16 &&
-         g.C <= 256 && g.OH * g.OW <= 80 * 80;
+  return g_winograd_on && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16;
 }
 
 int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, float* out) {
