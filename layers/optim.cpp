@@ -13,6 +13,7 @@
 #include "layers/batchnorm.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
+#include "tensor/parallel.h"
 
 namespace fk::optim {
 
@@ -255,13 +256,22 @@ std::vector<std::string> SGD::state_fields() const {
 }
 
 namespace {
+// Elements per thread's share below which the loops stay on one thread (~10 us of work)
+constexpr int64_t kOptimGrain = 1 << 15;
+
 template <class T>
 void sgd_loop(Tensor& p, const Tensor& g, Tensor* buf, bool first_step, const SgdCoefs<T>& c) {
   T* pd = p.data<T>();
   const T* gd = g.data<T>();
   T* bd = buf ? buf->data<T>() : nullptr;
-  T unused = 0;
-  for (int64_t i = 0; i < p.numel(); ++i) sgd_update_element(pd[i], gd[i], bd ? bd[i] : unused, first_step, c);
+  parallel_for(p.numel(), kOptimGrain, [&](int64_t b, int64_t e) {
+    if (bd) {
+      for (int64_t i = b; i < e; ++i) sgd_update_element(pd[i], gd[i], bd[i], first_step, c);
+    } else {
+      T unused = 0;
+      for (int64_t i = b; i < e; ++i) sgd_update_element(pd[i], gd[i], unused, first_step, c);
+    }
+  });
 }
 
 SgdCoefs<double> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
@@ -355,7 +365,9 @@ void adam_loop(Tensor& p, const Tensor& g, StateDict& state, const AdamCoefs<T>&
   T* m = state.at("exp_avg").data<T>();
   T* v = state.at("exp_avg_sq").data<T>();
   T* vmax = c.amsgrad ? state.at("max_exp_avg_sq").data<T>() : nullptr;
-  for (int64_t i = 0; i < p.numel(); ++i) adam_update_element(pd[i], gd[i], m[i], v[i], vmax ? vmax + i : nullptr, c);
+  parallel_for(p.numel(), kOptimGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) adam_update_element(pd[i], gd[i], m[i], v[i], vmax ? vmax + i : nullptr, c);
+  });
 }
 }  // namespace
 
@@ -430,7 +442,8 @@ std::vector<Tensor> grads_of(const std::vector<Tensor>& params, const char* fn) 
 template <class T, class F>
 void for_each_element(Tensor& g, F f) {
   T* d = g.data<T>();
-  for (int64_t i = 0; i < g.numel(); ++i) d[i] = f(d[i]);
+  const int64_t n = g.numel();
+  for (int64_t i = 0; i < n; ++i) d[i] = f(d[i]);
 }
 
 // g *= coef in place (CUDA: cuda/optim.cu)

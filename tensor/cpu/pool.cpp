@@ -27,6 +27,16 @@ static int64_t plane_grain(int64_t work_per_plane) {
 // inference does not, and leaving it out lets the compiler keep `best` in a register).
 template <class T, bool WithIndex>
 static void max_pool2d_plane(const Pool2dGeometry& g, const T* xp, T* yp, int64_t* ip) {
+  if (g.KH == 1 && g.KW == 1 && g.PH == 0 && g.PW == 0 && (g.OH - 1) * g.SH < g.H && (g.OW - 1) * g.SW < g.W) {
+    // a 1x1 window (the IR blocks' strided shortcut): a strided copy, the one tap the argmax
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t i = oh * g.SH * g.W + ow * g.SW;
+        yp[oh * g.OW + ow] = xp[i];
+        if constexpr (WithIndex) ip[oh * g.OW + ow] = i;
+      }
+    return;
+  }
   for (int64_t oh = 0; oh < g.OH; ++oh) {
     // first in-bounds tap and end of the window's rows (dilated taps only)
     const MaxWindow wh = max_window(oh, g.KH, g.SH, g.PH, g.DH, g.H);

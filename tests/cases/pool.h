@@ -62,6 +62,9 @@ inline const std::vector<PoolCase> pool_cases = {
     {"adaptive_larger_output", PoolKind::AdaptiveAvg, {1, 2, 5, 5}, {}, {7, 6}},
     {"adaptive_3d_input", PoolKind::AdaptiveAvg, {3, 10, 10}, {}, {4, 4}},
     {"adaptive_map_1x1", PoolKind::AdaptiveAvg, {2, 3, 1, 1}, {}, {1, 1}},
+    // ---- max_pool2d with 1x1 windows (the IR blocks' strided shortcut: a strided copy)
+    {"max_k1s2_shortcut", PoolKind::Max, {2, 3, 7, 8}, {{1, 1}, {2, 2}, {0, 0}, {1, 1}, false, true}},
+    {"max_k1s3_ceil", PoolKind::Max, {1, 2, 8, 7}, {{1, 1}, {3, 3}, {0, 0}, {1, 1}, true, true}},
 };
 
 }  // namespace fk::test
