@@ -40,9 +40,18 @@ void run_on_blocked(BlockedConvGeometry g, const float* xb, const float* w, cons
     std::copy(b, b + g.OC, bias.begin());
     e.bias = bias.data();
   }
-  float* out = scratch(yb, g.N * OCb * g.OH * g.OW * 16);
-  conv2d_blocked(g, xb, packed, e, out);
-  blocked_to_nchw(g.N, g.OC, g.OH * g.OW, out, y);
+  // images a piece: the blocked output and the padded input of a piece stay under ~16 MB each, so
+  // the per-thread buffers do not grow to a whole batch of the largest maps (IR-50's 112x112 layers
+  // at batch 32: 100+ MB each, held for the whole run)
+  const int64_t out_image = OCb * g.OH * g.OW * 16, in_image = channel_blocks(g.C) * g.H * g.W * 16;
+  const int64_t piece = std::clamp<int64_t>((int64_t(4) << 20) / std::max(out_image, in_image), 1, std::max<int64_t>(g.N, 1));
+  float* out = scratch(yb, std::min(piece, g.N) * out_image);
+  for (int64_t n0 = 0; n0 < g.N; n0 += piece) {
+    BlockedConvGeometry gp = g;
+    gp.N = std::min(piece, g.N - n0);
+    conv2d_blocked(gp, xb + n0 * in_image, packed, e, out);
+    blocked_to_nchw(gp.N, g.OC, g.OH * g.OW, out, y + n0 * g.OC * g.OH * g.OW);
+  }
 }
 
 // x (N, C, H*W) converted to blocked in a per-thread buffer
