@@ -177,26 +177,32 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
 
 TEST_CASE("conv2d: float32 on the blocked kernels in pieces of images equals im2col + GEMM") {
   // maps of 16 x 520 x 520 floats (> 4M a image): run_on_blocked converts one image at a time
-  // (conv_blocked_nchw.cpp), forward and input gradient; against the same float32 conv on im2col + GEMM
+  // (conv_blocked_nchw.cpp) and the direct kernel pads one image at a time (conv_blocked.cpp);
+  // forward, input and weight gradients of a 3x3 stride-1 (Winograd) and a stride-2 (direct) conv
+  // against the same float32 conv on im2col + GEMM
   struct RestoreBlocked {
     ~RestoreBlocked() { cpu::set_conv_blocked_enabled(true); }
   } restore;
-  cpu::Conv2dGeometry g;
-  g.N = 3, g.C = 16, g.H = 520, g.W = 520, g.OC = 17, g.KH = g.KW = 3, g.PH = g.PW = 1, g.OH = 520, g.OW = 520;
-  manual_seed(31);
-  Tensor x = randn({g.N * g.C * g.H * g.W}), w = randn({g.OC * g.C * 9}), b = randn({g.OC});
-  Tensor dy = randn({g.N * g.OC * g.OH * g.OW});
-  Tensor y[2], dx[2], dw[2];
-  for (int blocked = 0; blocked < 2; ++blocked) {
-    cpu::set_conv_blocked_enabled(blocked == 1);
-    y[blocked] = empty({g.N * g.OC * g.OH * g.OW}), dx[blocked] = empty(x.shape()), dw[blocked] = empty(w.shape());
-    cpu::conv2d_forward<float>(g, x.data<float>(), w.data<float>(), b.data<float>(), y[blocked].data<float>());
-    cpu::conv2d_backward<float>(g, dy.data<float>(), x.data<float>(), w.data<float>(), dx[blocked].data<float>(),
-                                dw[blocked].data<float>(), nullptr);
+  for (int64_t stride : {1, 2}) {
+    cpu::Conv2dGeometry g;
+    g.N = 3, g.C = 16, g.H = 520, g.W = 520, g.OC = 17, g.KH = g.KW = 3, g.PH = g.PW = 1;
+    g.SH = g.SW = stride, g.OH = g.OW = (520 + 2 - 3) / stride + 1;
+    manual_seed(uint64_t(31 + stride));
+    Tensor x = randn({g.N * g.C * g.H * g.W}), w = randn({g.OC * g.C * 9}), b = randn({g.OC});
+    Tensor dy = randn({g.N * g.OC * g.OH * g.OW});
+    Tensor y[2], dx[2], dw[2];
+    for (int blocked = 0; blocked < 2; ++blocked) {
+      cpu::set_conv_blocked_enabled(blocked == 1);
+      y[blocked] = empty({g.N * g.OC * g.OH * g.OW}), dx[blocked] = empty(x.shape()), dw[blocked] = empty(w.shape());
+      cpu::conv2d_forward<float>(g, x.data<float>(), w.data<float>(), b.data<float>(), y[blocked].data<float>());
+      cpu::conv2d_backward<float>(g, dy.data<float>(), x.data<float>(), w.data<float>(), dx[blocked].data<float>(),
+                                  dw[blocked].data<float>(), nullptr);
+    }
+    const std::string label = "stride " + std::to_string(stride);
+    CHECK_CLOSE(y[1], y[0], 2e-4, 1e-4, "forward in pieces, " + label);
+    CHECK_CLOSE(dx[1], dx[0], 2e-4, 1e-4, "dx, " + label);
+    CHECK_CLOSE(dw[1], dw[0], 0.3, 1e-4, "dw, " + label);  // sums of up to 811k products
   }
-  CHECK_CLOSE(y[1], y[0], 2e-4, 1e-4, "forward in pieces");
-  CHECK_CLOSE(dx[1], dx[0], 2e-4, 1e-4, "dx in pieces");
-  CHECK_CLOSE(dw[1], dw[0], 0.3, 1e-4, "dw");  // sums of 811k products
 }
 
 TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the whole batch") {
