@@ -171,10 +171,12 @@ static void depthwise_row(const float* x, int64_t x_row, const float* w, int64_t
 // ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
 // Convolutional Neural Networks", 2016): each 2x2 output tile is A^T [ (G g G^T) .* (B^T d B) ] A
 // of its 4x4 input tile d, 16 multiplies per output channel and input channel instead of 36.
-//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (winograd_transform.h),  A^T = [1 1 1 0; 0 1 -1 -1]
 // The 16 products summed over input channels are 16 GEMMs (one per tile position) of the transformed
-// weights (16, OCb, Cb, 16, 16) by the transformed input V (16 positions of Cb x tiles vectors): the dense tile kernel
-// above, with tiles in place of output pixels.
+// weights (16, OCb, Cb, 16, 16) by the transformed input V (16 positions of Cb x tiles vectors): the
+// dense tile kernel above, with tiles in place of output pixels.
+
+#include "tensor/cpu/winograd_transform.h"
 
 // A work item (conv2d_winograd in conv_blocked.cpp) takes a chunk of up to kWinogradChunk tiles and a
 // range of output-block pairs: it transforms the chunk's input into V, a buffer of its thread's that
@@ -196,23 +198,12 @@ static void winograd_input_tiles(const fk::cpu::BlockedConvGeometry& g, fk::cpu:
     for (int64_t t = t_begin; t < t_end; ++t) {
       const int64_t j = t % tw, i = (t / tw) % th, n = t / (tw * th);
       const float* xp = x.data + ((n * Cb + cb) * x.Hp + 2 * i) * x_row + 2 * j * 16;
-      v16 d[4][4], s[4][4];
+      v16 d[4][4];
       for (int r = 0; r < 4; ++r)
         for (int c = 0; c < 4; ++c) d[r][c] = load16(xp + r * x_row + c * 16);
-      for (int c = 0; c < 4; ++c) {  // B^T d
-        s[0][c] = d[0][c] - d[2][c];
-        s[1][c] = d[1][c] + d[2][c];
-        s[2][c] = d[2][c] - d[1][c];
-        s[3][c] = d[1][c] - d[3][c];
-      }
       float* v = V + winograd_v_offset(t - t_begin, cb, Cb);
-      for (int r = 0; r < 4; ++r) {  // (B^T d) B
-        float* out = v + (r * 4) * pos_stride;
-        store16(out, s[r][0] - s[r][2]);
-        store16(out + pos_stride, s[r][1] + s[r][2]);
-        store16(out + 2 * pos_stride, s[r][2] - s[r][1]);
-        store16(out + 3 * pos_stride, s[r][1] - s[r][3]);
-      }
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) winograd_input_transform_row(d, r, v + (r * 4) * pos_stride, pos_stride);
     }
 }
 
@@ -276,7 +267,8 @@ static void winograd_tile(const float* V, int64_t pos_stride, const float* U, in
 }
 
 // One work item: tiles [t_begin, t_end) (at most kWinogradChunk) transformed into V (pos_stride floats
-// per position; unless !transform: V holds them already), then output-block pairs [pair_begin, pair_end) over them, kWinogradTile tiles a call.
+// per position; unless !transform: V holds them already), then output-block pairs
+// [pair_begin, pair_end) over them, kWinogradTile tiles a call.
 static void winograd_chunk(const fk::cpu::BlockedConvGeometry& g, fk::cpu::PaddedInput x, const float* U,
                            const WinogradOut& o, float* V, int64_t pos_stride, int64_t t_begin, int64_t t_end,
                            int64_t pair_begin, int64_t pair_end, bool transform) {

@@ -20,6 +20,8 @@
 // channels x 16 lanes. No barrier between chunks, and each dU element is summed by one thread in tile
 // order.
 
+#include "tensor/cpu/winograd_transform.h"
+
 static FK_ALWAYS_INLINE void wgw_tile_coords(const fk::cpu::WinogradWgradChunk& ck, int64_t t, int64_t& n, int64_t& i,
                                              int64_t& j) {
   const int64_t tile = ck.t0 + t;
@@ -48,16 +50,7 @@ static void wgw_input_tiles(const fk::cpu::BlockedConvGeometry& g, const float* 
         }
     }
     float* out = Vx + (cb * ck.Tc + t) * 16;
-    for (int r = r0; r < r1; ++r) {
-      v16 s[4];  // row r of B^T d
-      for (int c = 0; c < 4; ++c)
-        s[c] = r == 0 ? d[0][c] - d[2][c] : r == 1 ? d[1][c] + d[2][c] : r == 2 ? d[2][c] - d[1][c] : d[1][c] - d[3][c];
-      float* o = out + (r - r0) * 4 * pos_stride;  // times B
-      store16(o, s[0] - s[2]);
-      store16(o + pos_stride, s[1] + s[2]);
-      store16(o + 2 * pos_stride, s[2] - s[1]);
-      store16(o + 3 * pos_stride, s[1] - s[3]);
-    }
+    for (int r = r0; r < r1; ++r) winograd_input_transform_row(d, r, out + (r - r0) * 4 * pos_stride, pos_stride);
   }
 }
 
