@@ -30,12 +30,6 @@ namespace wg_avx512 {
 
 namespace fk::cpu {
 
-// Dense 3x3 stride-1 convs with at least one input block (the 3-channel stems keep the direct kernel:
-// too few products per transformed tile), with Winograd switched on (set_winograd_enabled).
-bool weight_grad_winograd_preferred(const BlockedConvGeometry& g) {
-  return winograd_enabled() && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && !g.depthwise && g.C >= 16;
-}
-
 // Winograd (conv_weight_grad_winograd_kernel.h): one OpenMP region in which each thread owns rows of
 // tile positions and runs every chunk of tiles for them (transform, then GEMM into dU), then one
 // region over output blocks turns dU into dw. At most 4 threads take part (one per row of positions):
@@ -88,7 +82,9 @@ void conv2d_weight_grad_winograd(const BlockedConvGeometry& g, const float* x, c
 }
 
 void conv2d_weight_grad_blocked(const BlockedConvGeometry& g, const float* x, const float* dy, float* dw) {
-  if (weight_grad_winograd_preferred(g)) return conv2d_weight_grad_winograd(g, x, dy, dw);
+  // the forward's rule (dense 3x3 stride 1, 16+ input channels, Winograd switched on): it measured
+  // faster on every such conv of IR-50 at batch 32 (bench_ops, docs/perf.md)
+  if (winograd_preferred(g)) return conv2d_weight_grad_winograd(g, x, dy, dw);
   const int64_t Cb = channel_blocks(g.C), OCb = channel_blocks(g.OC);
   const int64_t taps = g.KH * g.KW;
   const int64_t dw_size = g.depthwise ? g.C * taps : g.OC * g.C * taps;

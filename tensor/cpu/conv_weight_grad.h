@@ -16,13 +16,12 @@ namespace fk::cpu {
 
 // dw (OC, C, KH, KW), or (C, 1, KH, KW) for g.depthwise, every element written, from x
 // (N, Cb, H, W, 16) and dy (N, OCb, OH, OW, 16); g.winograd is ignored. Runs
-// conv2d_weight_grad_winograd where weight_grad_winograd_preferred(g), the direct kernels otherwise.
+// conv2d_weight_grad_winograd where winograd_preferred(g) (conv_blocked.h), the direct kernels otherwise.
 void conv2d_weight_grad_blocked(const BlockedConvGeometry& g, const float* x, const float* dy, float* dw);
 
 // The same for a dense 3x3 stride-1 conv (any padding) by Winograd F(2x2, 3x3)
 // (conv_weight_grad_winograd_kernel.h): 16 products per 2x2 output tile instead of 36.
 void conv2d_weight_grad_winograd(const BlockedConvGeometry& g, const float* x, const float* dy, float* dw);
-bool weight_grad_winograd_preferred(const BlockedConvGeometry& g);
 
 // A chunk of the Winograd weight gradient's tiles (for its kernels): tiles [t0, t0 + tc) of all
 // (n, i, j) in that order, stored Tc (>= tc) apart in the transform buffers.
