@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "autograd/node.h"
+#include "tensor/dispatch.h"
 #include "tensor/random.h"
 
 namespace fk {
@@ -479,8 +480,18 @@ std::ostream& operator<<(std::ostream& os, const Module& m) { return os << m.rep
 namespace init {
 
 void uniform_(Tensor& t, double lo, double hi) {
-  std::vector<double> values(size_t(t.numel()));
   Generator& gen = default_generator();
+  if (t.device().is_cpu() && t.is_contiguous() && is_compute_float(t.dtype())) {
+    // drawn straight into the tensor: a float64 staging tensor the size of the weight would be left in
+    // the CPU allocator's cache (tensor/cpu_allocator.h) after every layer's initialisation, ~1.3x the
+    // model's parameters held for nothing. Same values as the staged copy (double rounded to T).
+    dispatch_float(t.dtype(), "init::uniform_", [&]<class T>() {
+      T* p = t.data<T>();
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = T(lo + (hi - lo) * gen.uniform());
+    });
+    return;
+  }
+  std::vector<double> values(size_t(t.numel()));
   for (double& v : values) v = lo + (hi - lo) * gen.uniform();
   autograd::NoGrad no_grad;
   ops::copy_(t, from_buffer(values.data(), t.shape(), DType::Float64));

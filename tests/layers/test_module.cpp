@@ -2,7 +2,11 @@
 // modules, state_dict / load_state_dict (round trip, handles kept, dtype conversion, strict errors
 // listing every problem in one line, non-strict results, BatchNorm's optional num_batches_tracked),
 // find / parameter lookup, forward hooks, train/eval propagation, Module::to(DType), py_float.
+#include <algorithm>
+
 #include "layers/layers.h"
+#include "tensor/cpu_allocator.h"
+#include "tensor/shape_ops.h"
 #include "test_util.h"
 
 using namespace fk;
@@ -275,4 +279,28 @@ TEST_CASE("module: py_float prints floats as Python's repr") {
   CHECK(py_float(1e16) == "1e+16");
   CHECK(py_float(-1.5e-7) == "-1.5e-07");
   CHECK(py_float(100.0) == "100.0");
+}
+
+TEST_CASE("init: uniform_ draws into the tensor, the same values in every dtype and layout, nothing cached") {
+  using namespace fk;
+  manual_seed(7);
+  Tensor f32 = empty({64, 32, 3, 3});
+  init::uniform_(f32, -0.25, 0.5);
+  manual_seed(7);
+  Tensor f64 = empty({64, 32, 3, 3}, DType::Float64);
+  init::uniform_(f64, -0.25, 0.5);
+  CHECK(f32.to_vector<float>() == f64.to(DType::Float32).to_vector<float>());  // double values rounded to float
+  const std::vector<double> v = f64.to_vector<double>();
+  CHECK(*std::min_element(v.begin(), v.end()) >= -0.25);
+  CHECK(*std::max_element(v.begin(), v.end()) < 0.5);
+  // a non-contiguous view goes through the staged copy: the same draws, in its own element order
+  manual_seed(7);
+  Tensor t = fk::transpose(empty({32 * 3 * 3, 64}), 0, 1);
+  REQUIRE_FALSE(t.is_contiguous());
+  init::uniform_(t, -0.25, 0.5);
+  CHECK(t.contiguous().to_vector<float>() == f32.to_vector<float>());
+  // initialising a layer leaves no staging buffer in the CPU allocator's cache
+  cpu_empty_cache();
+  Conv2d conv(256, 256, 3, 1, 1);
+  CHECK(cpu_cache_stats().cached_bytes == 0);
 }
