@@ -56,8 +56,13 @@ class FusedConv {
 
  private:
   mutable cpu::BlockedConvGeometry g_;  // N, H, W, OH, OW filled per call; winograd by the first call
-  mutable std::vector<float> folded_;   // the folded weights (OC, C/groups, KH, KW) until the first call
-  mutable std::vector<float> packed_;   // then packed for the chosen kernel
+  // until the first call: the conv's weights (the module's own storage) and the factor folded into
+  // each output channel (the BatchNorm after it, the output scale); then the folded weights packed
+  // for the chosen kernel
+  void fold_and_pack() const;
+  mutable Tensor weight_;
+  mutable std::vector<double> fold_;
+  mutable std::vector<float> packed_;
   std::vector<float> bias_, slope_, pre_scale_, pre_shift_;
   Activation act_ = Activation::None;
   bool winograd_allowed_ = true;
