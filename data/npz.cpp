@@ -8,8 +8,10 @@
 
 namespace fk::data {
 
-StateDict read_npz(const std::string& path) {
-  ZipReader zip = ZipReader::open(path);
+StateDict read_npz(const std::string& path) { return read_npz(ZipReader::open(path)); }
+
+StateDict read_npz(const ZipReader& zip) {
+  const std::string& path = zip.what();
   StateDict out;
   for (const ZipEntry& e : zip.entries()) {
     const std::string suffix = ".npy";

@@ -1144,10 +1144,10 @@ Tensor materialize(const Value* v, const std::string& what, const std::string& k
   }
   size_t es = elem_size(st->elem);
   // The storage's bytes were checked against its declared numel when it was loaded.
-  FK_CHECK(uint64_t(st->base + st->integer) * es <= root->bytes->size(), desc, ": storage holds only ",
-           root->bytes->size(), " bytes");
+  FK_CHECK(uint64_t(st->base + st->integer) * es <= root->data.size(), desc, ": storage holds only ",
+           root->data.size(), " bytes");
   Tensor out = empty(v->shape, elem_dtype(st->elem));
-  copy_elements(reinterpret_cast<const unsigned char*>(root->bytes->data()) + size_t(st->base) * es, st->elem, false,
+  copy_elements(reinterpret_cast<const unsigned char*>(root->data.data()) + size_t(st->base) * es, st->elem, false,
                 v->shape, v->strides, v->integer, numel ? out.raw_data() : nullptr);
   return out;
 }

@@ -15,11 +15,16 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "tensor/state_dict.h"
 #include "tensor/tensor.h"
+
+namespace fk::data {
+class ZipReader;
+}
 
 namespace fk::data::pickle {
 
@@ -58,7 +63,10 @@ struct Value {
   char byteorder = '<';       // NumpyDtype
   ElemType elem = ElemType::F32;  // Storage / NumpyDtype
   int64_t base = 0;               // Storage: element offset inside the root storage (legacy view storages)
-  std::shared_ptr<const std::string> bytes;  // Storage: raw little-endian data (shared by view storages)
+  // Storage: its raw little-endian data, `data`, inside `bytes` (which owns it: the storage's own
+  // buffer, or the whole checkpoint archive, shared by every storage and view storage read from it)
+  std::shared_ptr<const std::string> bytes;
+  std::string_view data;
   fk::Tensor tensor;          // Tensor
   int32_t depth = 1;          // nesting depth (containers: 1 + deepest child)
   std::unique_ptr<std::unordered_map<std::string, size_t>> index;  // Dict: key -> position in items/2
@@ -136,6 +144,9 @@ std::string not_weights_message(const std::string& kind, const std::string& byte
 // In-memory entry points of the readers (data/weights.h has the file versions); `what` names the
 // source in errors. Used by the readers themselves and by the fuzz targets.
 StateDict read_torch_bytes(const std::string& bytes, const std::string& what);
+// A zip checkpoint already opened (read_weights sniffs the archive first and then reads it from there:
+// reading the file a second time held it twice in memory).
+StateDict read_torch_zip(const ZipReader& zip);
 StateDict read_pickle_arrays_bytes(const std::string& bytes, const std::string& what);
 
 }  // namespace fk::data::pickle

@@ -126,8 +126,8 @@ StateDict read_zip(const ZipReader& zip) {
     s->text = p.key;
     s->elem = p.elem;
     s->integer = p.numel;
-    s->bytes = std::make_shared<const std::string>(zip.read(record));
-    FK_CHECK(s->bytes->size() == want, what, ": storage 'data/", p.key, "' holds ", s->bytes->size(), " bytes, expected ", want);
+    s->data = zip.read_view(record, s->bytes);
+    FK_CHECK(s->data.size() == want, what, ": storage 'data/", p.key, "' holds ", s->data.size(), " bytes, expected ", want);
     storages[p.key] = s;
     return s;
   };
@@ -214,6 +214,7 @@ StateDict read_legacy(const std::string& bytes, const std::string& what) {
     FK_CHECK(nb <= bytes.size() - pos, what, ": truncated: storage '", key, "' needs ", nb, " bytes at offset ", pos,
              " but only ", bytes.size() - pos, " remain");
     s->bytes = std::make_shared<const std::string>(bytes.substr(pos, size_t(nb)));
+    s->data = *s->bytes;
     pos += size_t(nb);
   }
   for (const auto& [key, s] : roots)
@@ -270,6 +271,8 @@ StateDict read_torch_bytes(const std::string& bytes, const std::string& what) {
   if (kind == "npy") throw Error(what + ": a numpy .npy file, not a PyTorch checkpoint — read it with read_npy");
   throw Error(what + ": not a PyTorch checkpoint: " + not_weights_message(kind, bytes));
 }
+
+StateDict read_torch_zip(const ZipReader& zip) { return read_zip(zip); }
 
 }  // namespace pickle
 

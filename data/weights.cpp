@@ -46,11 +46,11 @@ StateDict read_weights(const std::string& path, std::string* format) {
     for (const ZipEntry& e : zip.entries()) {
       if (e.name.size() >= 9 && e.name.compare(e.name.size() - 9, 9, "/data.pkl") == 0) {
         set_format("torch-zip");
-        return read_torch(path);
+        return pickle::read_torch_zip(zip);
       }
     }
     set_format("npz");
-    return read_npz(path);
+    return read_npz(zip);
   }
   if (kind == "torch-legacy") {
     set_format("torch-legacy");

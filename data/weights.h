@@ -25,6 +25,8 @@ StateDict read_pickle_arrays(const std::string& path);
 
 // numpy .npz (zip of .npy members, stored or deflated); keys without the ".npy" suffix.
 StateDict read_npz(const std::string& path);
+class ZipReader;
+StateDict read_npz(const ZipReader& zip);  // the same from an archive already opened
 // Writes an uncompressed .npz (numpy.savez), atomically.
 void write_npz(const std::string& path, const StateDict& arrays);
 

@@ -81,7 +81,7 @@ const char* method_name(uint16_t m) {
 
 }  // namespace
 
-uint32_t crc32(const std::string& data) {
+uint32_t crc32(std::string_view data) {
   uLong c = ::crc32(0L, Z_NULL, 0);
   size_t done = 0;
   while (done < data.size()) {  // zlib takes 32-bit lengths
@@ -96,8 +96,9 @@ uint32_t crc32(const std::string& data) {
 
 ZipReader ZipReader::open(const std::string& path) { return ZipReader(read_file(path), path); }
 
-ZipReader::ZipReader(std::string bytes, std::string what) : bytes_(std::move(bytes)), what_(std::move(what)) {
-  const std::string& b = bytes_;
+ZipReader::ZipReader(std::string bytes, std::string what)
+    : bytes_(std::make_shared<const std::string>(std::move(bytes))), what_(std::move(what)) {
+  const std::string& b = *bytes_;
   const uint64_t n = b.size();
   FK_CHECK(n >= kEndSize, what_, ": not a zip archive (", n, " bytes, too short for the 22-byte end record)");
 
@@ -240,14 +241,33 @@ bool ZipReader::contains(const std::string& name) const {
   return std::any_of(entries_.begin(), entries_.end(), [&](const ZipEntry& e) { return e.name == name; });
 }
 
-std::string ZipReader::read(const std::string& name) const {
+const ZipEntry& ZipReader::entry(const std::string& name) const {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](const ZipEntry& e) { return e.name == name; });
   FK_CHECK(it != entries_.end(), what_, ": no entry '", name, "' in the archive");
-  const ZipEntry& e = *it;
+  return *it;
+}
+
+std::string_view ZipReader::read_view(const std::string& name, std::shared_ptr<const std::string>& owner) const {
+  const ZipEntry& e = entry(name);
+  if (e.method != 0 || e.size != e.compressed_size) {  // (a stored entry of two sizes: read() names the fault)
+    owner = std::make_shared<const std::string>(read(name));
+    return *owner;
+  }
+  // the central directory's offset and size were checked against the archive when it was opened
+  const std::string_view out(bytes_->data() + e.data_offset, size_t(e.size));
+  uint32_t crc = crc32(out);
+  FK_CHECK(crc == e.crc32, what_, ": entry '", e.name, "': CRC-32 mismatch (computed ", std::hex, crc, ", stored ",
+           e.crc32, std::dec, "): the data is corrupt");
+  owner = bytes_;
+  return out;
+}
+
+std::string ZipReader::read(const std::string& name) const {
+  const ZipEntry& e = entry(name);
   const std::string where = detail::concat(what_, ": entry '", e.name, "': ");
   std::string out;
   if (e.method == 0) {
-    out = bytes_.substr(e.data_offset, e.size);
+    out = bytes_->substr(e.data_offset, e.size);
   } else {
     z_stream z{};
     FK_CHECK(inflateInit2(&z, -15) == Z_OK, where, "zlib inflateInit2 failed");
@@ -259,7 +279,7 @@ std::string ZipReader::read(const std::string& name) const {
     // one byte beyond it so that inflating past the declared size is detected, not truncated.
     const uint64_t cap = e.size + 1;
     uint64_t in_left = e.compressed_size;
-    const char* in = bytes_.data() + e.data_offset;
+    const char* in = bytes_->data() + e.data_offset;
     int rc = Z_OK;
     while (rc != Z_STREAM_END) {
       if (out.size() == cap) break;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fk::data {
@@ -29,10 +31,16 @@ class ZipReader {
   bool contains(const std::string& name) const;
   // The uncompressed bytes of `name`; throws naming the archive and entry if absent or corrupt.
   std::string read(const std::string& name) const;
+  // The same without a copy where the entry is stored uncompressed (its CRC-32 checked): a view into
+  // archive(), which owns it; a deflated entry is inflated into a buffer of its own that `owner` then
+  // holds. So a checkpoint's tensors are copied once, from the file's bytes into their own memory.
+  std::string_view read_view(const std::string& name, std::shared_ptr<const std::string>& owner) const;
+  const std::shared_ptr<const std::string>& archive() const { return bytes_; }
   const std::string& what() const { return what_; }
 
  private:
-  std::string bytes_;
+  const ZipEntry& entry(const std::string& name) const;
+  std::shared_ptr<const std::string> bytes_;
   std::string what_;
   std::vector<ZipEntry> entries_;
 };
@@ -50,6 +58,6 @@ class ZipWriter {
   std::vector<uint64_t> header_offsets_;
 };
 
-uint32_t crc32(const std::string& data);
+uint32_t crc32(std::string_view data);
 
 }  // namespace fk::data

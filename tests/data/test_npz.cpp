@@ -1,10 +1,15 @@
 // read_npz / write_npz: numpy.savez (stored) and numpy.savez_compressed (deflated) fixtures written by
 // tests/fixtures/make_writer_roundtrip.py read exactly, in archive order; write_npz round trips every
-// .npy dtype; broken archives name the file and the member.
+// .npy dtype; broken archives name the file and the member. Also read_file (data/npy.h), which every
+// reader of weights starts from.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
+#include "data/npy.h"
 #include "data/weights.h"
 #include "data/zip.h"
 #include "tensor/creation.h"
@@ -90,4 +95,23 @@ TEST_CASE("npz: errors name the file and the member") {
   CHECK_THROWS_WITH_AS(fk::data::write_npz(path, bf), doctest::Contains("bfloat16"), fk::Error);
   fs::remove(path);
   CHECK_THROWS_WITH_AS(fk::data::read_npz(path), doctest::Contains(path.c_str()), fk::Error);
+}
+
+TEST_CASE("read_file: a regular file, an empty one, a pipe, a missing one") {
+  std::string path = temp_file("read_file.bin");
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char(i * 13 + i / 977);
+  fk::data::write_file_atomic(path, big);
+  CHECK(fk::data::read_file(path) == big);
+  fk::data::write_file_atomic(path, "");
+  CHECK(fk::data::read_file(path).empty());
+  fs::remove(path);
+  CHECK_THROWS_WITH_AS(fk::data::read_file(path), doctest::Contains((path + ": cannot open").c_str()), fk::Error);
+  // not seekable: read on in chunks to the end
+  std::string fifo = temp_file("read_file.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << big; });
+  CHECK(fk::data::read_file(fifo) == big);
+  writer.join();
+  fs::remove(fifo);
 }

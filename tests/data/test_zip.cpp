@@ -324,6 +324,26 @@ TEST_CASE("zip: CRC mismatch and corrupt deflate data") {
               "uncompressed size is 100 bytes, the central directory says 200");
 }
 
+TEST_CASE("zip: read_view of a stored entry is a view into the archive, a deflated one has its own buffer") {
+  std::string text(3000, 'k');
+  ZipReader r(build({stored("s", "stored bytes"), deflated("d", text)}), "v.zip");
+  std::shared_ptr<const std::string> owner;
+  std::string_view s = r.read_view("s", owner);
+  CHECK(s == "stored bytes");
+  CHECK(owner == r.archive());  // no copy: the view's bytes are the archive's
+  CHECK(s.data() >= r.archive()->data());
+  CHECK(s.data() + s.size() <= r.archive()->data() + r.archive()->size());
+  std::string_view d = r.read_view("d", owner);
+  CHECK(d == text);
+  CHECK(owner != r.archive());
+  CHECK(d.data() == owner->data());
+  // the checks of read(): CRC, sizes, missing entries
+  std::string z = build({stored("w.bin", "some weights")});
+  z[z.find("some")] = 'S';
+  CHECK_ERROR(ZipReader(z, "crc.zip").read_view("w.bin", owner), "crc.zip: entry 'w.bin'", "CRC-32 mismatch");
+  CHECK_ERROR(r.read_view("nope", owner), "v.zip", "no entry 'nope'");
+}
+
 TEST_CASE("zip: deflate bombs are capped at the declared size") {
   std::string zeros(8 << 20, '\0');  // 8 MiB of zeros deflate to ~8 KB
   Raw bomb = deflated("bomb", zeros);
