@@ -75,8 +75,7 @@ TEST_CASE("cluster command: --help names the options, and bad inputs and outputs
 
 TEST_CASE("cluster command: Obama's folder keeps Obama and rejects the intruders and the faceless image") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
-    return;
+    FK_SKIP("../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
   }
   fs::path d = scratch("cluster");
   fs::path ds = d / "dataset";

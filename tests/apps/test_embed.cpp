@@ -110,8 +110,7 @@ TEST_CASE("embed: --help names the options") {
 
 TEST_CASE("embed: a gallery of the face_recognition people, faceless and broken files listed") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (MobileFaceNet weights, MTCNN weights, faces) is absent");
-    return;
+    FK_SKIP("../shared/data (MobileFaceNet weights, MTCNN weights, faces) is absent");
   }
   fs::path d = scratch("embed");
   fs::path tree = d / "people";
@@ -159,8 +158,7 @@ TEST_CASE("embed: a gallery of the face_recognition people, faceless and broken 
 
 TEST_CASE("embed: memory stays flat on a folder of 1,000 faces") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (MobileFaceNet weights, faces) is absent");
-    return;
+    FK_SKIP("../shared/data (MobileFaceNet weights, faces) is absent");
   }
 #ifdef FK_SANITIZED
   const int big = 200, small = 20;  // the sanitizers make every forward pass ~10x slower

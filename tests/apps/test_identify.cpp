@@ -103,8 +103,7 @@ TEST_CASE("identify/lookalike: --help names the options") {
 
 TEST_CASE("identify: both people of each group photo are named and a stranger is unknown") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
-    return;
+    FK_SKIP("../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
   }
   fs::path d = scratch("identify");
   const fs::path jackie = kShared / "faces" / "wikimedia_commons" / "Jackie_Chan" / "jackie_chan_2008_vj.jpg";
@@ -176,8 +175,7 @@ TEST_CASE("identify: both people of each group photo are named and a stranger is
 
 TEST_CASE("identify: a query made with other weights or another flip is refused, naming the difference") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
-    return;
+    FK_SKIP("../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
   }
   fs::path d = scratch("identify_refused");
   const std::string photo = (kFr / "examples" / "obama_small.jpg").string();
@@ -202,8 +200,7 @@ TEST_CASE("identify: a query made with other weights or another flip is refused,
 
 TEST_CASE("identify: a corrupt photo is listed, the others are processed, exit code 1 (centroid matching)") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
-    return;
+    FK_SKIP("../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
   }
   fs::path d = scratch("identify_corrupt");
   { std::ofstream(d / "broken.jpg") << "\xff\xd8\xff\xe0 this is not really a JPEG"; }
@@ -226,8 +223,7 @@ TEST_CASE("identify: a corrupt photo is listed, the others are processed, exit c
 
 TEST_CASE("lookalike: a gallery person's photo finds that person first, side-by-side PNG") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
-    return;
+    FK_SKIP("../shared/data (face_recognition photos, MobileFaceNet weights, MTCNN) is absent");
   }
   fs::path d = scratch("lookalike");
   const std::string photo = (kFr / "knn_examples" / "test" / "johnsnow_test1.jpg").string();  // Kit Harington

@@ -232,8 +232,7 @@ TEST_CASE("train: every head, center loss, Adam, cosine warm-up and verification
 TEST_CASE("train: --face-crop cuts faces out of photos, unreadable images are skipped and listed") {
   const fs::path shared = fs::path(FK_SHARED_DATA_DIR);
   if (!fs::exists(shared / "mtcnn" / "pnet.pt") || !fs::exists(shared / "faces" / "face_recognition")) {
-    MESSAGE("skipped: ../shared/data (MTCNN weights, face_recognition photos) is absent");
-    return;
+    FK_SKIP("../shared/data (MTCNN weights, face_recognition photos) is absent");
   }
   fs::path d = scratch("train_facecrop");
   fs::path data = d / "people";

@@ -161,8 +161,7 @@ TEST_CASE("verify: bad pairs files give one line with the file and line") {
 
 TEST_CASE("verify: images without a face are skipped or counted wrong") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (lfw_dev, mtcnn, mobilefacenet_casia) is absent");
-    return;
+    FK_SKIP("../shared/data (lfw_dev, mtcnn, mobilefacenet_casia) is absent");
   }
   fs::path d = scratch("verify_noface");
   fk::data::write_png((d / "blank.png").string(), fk::data::Image(120, 120));  // no face in it
@@ -231,8 +230,7 @@ TEST_CASE("verify: images without a face are skipped or counted wrong") {
 #ifdef FK_SANITIZED
 TEST_CASE("verify: lfw_dev sample of 20 pairs (sanitizer build)") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
-    return;
+    FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
   }
   // the first 10 same and the first 10 different pairs of dev_pairs.txt
   std::ifstream in(kLfw / "dev_pairs.txt");
@@ -263,8 +261,7 @@ TEST_CASE("verify: lfw_dev sample of 20 pairs (sanitizer build)") {
 #else
 TEST_CASE("verify: lfw_dev 10-fold accuracy with MobileFaceNet") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
-    return;
+    FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
   }
   fs::path d = scratch("verify_lfw");
   Run r = verify("--pairs " + (kLfw / "dev_pairs.txt").string() + kModel + " --json " + (d / "out.json").string() +
@@ -324,8 +321,7 @@ TEST_CASE("verify: lfw_dev 10-fold accuracy with MobileFaceNet") {
 
 TEST_CASE("verify: deepface master.csv AUC with MobileFaceNet") {
   if (!have_data()) {
-    MESSAGE("skipped: ../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
-    return;
+    FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
   }
   fs::path d = scratch("verify_deepface");
   Run r = verify("--pairs " + (kShared / "faces" / "deepface" / "master.csv").string() + kModel + " --json " +

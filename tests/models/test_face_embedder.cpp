@@ -99,8 +99,7 @@ TEST_CASE("face embedder: crops of a detected face for every template") {
 
 TEST_CASE("face embedder: MobileFaceNet 068.ckpt embeddings equal PyTorch's, flip modes") {
   if (!std::filesystem::exists(kCkpt)) {
-    MESSAGE("skipped: " << kCkpt << " not found (the shared data folder is absent)");
-    return;
+    FK_SKIP(kCkpt << " not found (the shared data folder is absent)");
   }
   std::vector<data::Image> crops = fixture_crops();
   models::EmbedderOptions o;
@@ -140,8 +139,7 @@ TEST_CASE("face embedder: MobileFaceNet 068.ckpt embeddings equal PyTorch's, fli
 
 TEST_CASE("face embedder: weights that do not fit name the file") {
   if (!std::filesystem::exists(kCkpt)) {
-    MESSAGE("skipped: " << kCkpt << " not found (the shared data folder is absent)");
-    return;
+    FK_SKIP(kCkpt << " not found (the shared data folder is absent)");
   }
   CHECK_THROWS_WITH_AS(models::load_model("ir_50", kCkpt, "net_state_dict"),
                        doctest::Contains((kCkpt + ": weights do not fit ir_50").c_str()), Error);

@@ -296,7 +296,7 @@ TEST_CASE("grad_cam: resnet50_torchvision with guided ReLU, Grad-CAM++ and layer
 
 TEST_CASE("grad_cam: resnet50_vggface2 at layer4.2.conv3, class 7, matches PyTorch") {
 #ifdef FK_SANITIZED
-  MESSAGE("skipped under the sanitizers: a full 224x224 ResNet-50 with 8631 classes is too slow there");
+  FK_SKIP("under the sanitizers: a full 224x224 ResNet-50 with 8631 classes is too slow there");
 #else
   nlohmann::json want = fixture_targets()["vggface2"];
   auto model = det_model("resnet50_vggface2");
@@ -336,8 +336,7 @@ TEST_CASE("gradcam command: --help describes the options") {
 
 TEST_CASE("gradcam command: MobileFaceNet cosine map of two photos of one person") {
   if (!have_real_data()) {
-    MESSAGE("skipped: ../shared/data (MobileFaceNet 068.ckpt, MTCNN weights, LFW photos) is absent");
-    return;
+    FK_SKIP("../shared/data (MobileFaceNet 068.ckpt, MTCNN weights, LFW photos) is absent");
   }
   fs::path d = fk::test::scratch("gradcam_cosine");
   fs::path lfw = kShared / "faces/lfw_dev/Barbra_Streisand";
@@ -383,8 +382,7 @@ TEST_CASE("gradcam command: MobileFaceNet cosine map of two photos of one person
 
 TEST_CASE("gradcam command: no face, a class target on an embedding model, bad usage") {
   if (!have_real_data()) {
-    MESSAGE("skipped: ../shared/data (MobileFaceNet 068.ckpt, MTCNN weights) is absent");
-    return;
+    FK_SKIP("../shared/data (MobileFaceNet 068.ckpt, MTCNN weights) is absent");
   }
   fs::path d = fk::test::scratch("gradcam_errors");
   data::Image blank(200, 150);

@@ -50,8 +50,7 @@ TEST_CASE("irse: ir_50 and ir_se_50 have PyTorch's state-dict keys, shapes, para
 
 TEST_CASE("irse: ir_101 has PyTorch's state-dict layout and matches it in eval mode (float32)") {
 #ifdef FK_SANITIZED
-  MESSAGE("skipped under the sanitizers: ir_50's tests run the same layers (ir_101 costs ~12 s there)");
-  return;
+  FK_SKIP("under the sanitizers: ir_50's tests run the same layers (ir_101 costs ~12 s there)");
 #endif
   auto model = models::create("ir_101");
   test::check_keys_like_pytorch("irse/ir_101_keys.txt", *model);

@@ -65,8 +65,7 @@ TEST_CASE("mobilefacenet: the zoo entry expects 112x96 RGB and outputs a raw 128
 TEST_CASE("mobilefacenet: the real 068.ckpt loads strictly and matches PyTorch on LFW faces") {
   const std::string ckpt = std::string(FK_SHARED_DATA_DIR) + "/weights/mobilefacenet_casia/068.ckpt";
   if (!std::filesystem::exists(ckpt)) {
-    MESSAGE("skipped: " << ckpt << " not found (the shared data folder is absent)");
-    return;
+    FK_SKIP(ckpt << " not found (the shared data folder is absent)");
   }
   std::string format;
   StateDict file = data::read_weights(ckpt, &format);

@@ -82,8 +82,7 @@ void same_faces_as_facenet_pytorch(size_t part) {
   namespace fs = std::filesystem;
   const fs::path faces_dir = fs::path(FK_SHARED_DATA_DIR) / "faces", weights = fs::path(FK_SHARED_DATA_DIR) / "mtcnn";
   if (!fs::exists(faces_dir) || !fs::exists(weights / "pnet.pt")) {
-    MESSAGE("skipped: ../shared/data/faces or ../shared/data/mtcnn is absent");
-    return;
+    FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
   }
   models::mtcnn::Detector detector(weights.string());
   std::ifstream f(test::fixture_path("mtcnn_detect/reference.json"));
@@ -147,8 +146,7 @@ TEST_CASE("mtcnn: a batch of images of different sizes gives what each image giv
   namespace fs = std::filesystem;
   const fs::path faces_dir = fs::path(FK_SHARED_DATA_DIR) / "faces", weights = fs::path(FK_SHARED_DATA_DIR) / "mtcnn";
   if (!fs::exists(faces_dir / "multiface.jpg") || !fs::exists(weights / "pnet.pt")) {
-    MESSAGE("skipped: ../shared/data/faces or ../shared/data/mtcnn is absent");
-    return;
+    FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
   }
   models::mtcnn::Detector detector(weights.string());
   std::vector<Tensor> images;
