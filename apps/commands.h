@@ -12,6 +12,12 @@ void on_run(CLI::App* cmd, std::function<int()> run);
 // Runs the subcommand that was parsed; returns its exit code.
 int run_selected(CLI::App& app);
 
+// Usage checks shared by the commands (a failed one exits 2 naming the option):
+// a finite number ("nan" and "inf" refused; main() puts it on every number option),
+CLI::Validator finite_number();
+// a device name: cpu, cuda or cuda:N (whether that device is present is checked when the run starts).
+CLI::Validator device_name();
+
 void add_demo_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_run_command(CLI::App& app);

@@ -133,7 +133,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", c.device,
                   "cpu, cuda or cuda:N: where the model, head and optimiser live (batches are copied in from pinned "
                   "memory); checkpoints are the same files either way, and --resume may change the device")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(device_name());
   cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
       ->group("");  // hidden
   on_run(cmd, [args]() { return run_train(*args); });

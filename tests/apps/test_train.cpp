@@ -256,10 +256,10 @@ TEST_CASE("train: --device is checked before anything is read, in one line") {
   fs::path data = synthetic(d / "faces", 2, 4);
   const std::string base = "train --data " + (data / "train").string() + " --arch ir_small --epochs 1 --batch 2 --out " +
                            (d / "run").string();
-  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda0"}) {
+  for (const char* bad : {"gpu", "tpu", "cuda:", "cuda:x", "cuda0"}) {  // a misspelt device is bad usage: exit 2
     CliRun r = fk::test::run_cli(base + " --device " + bad);
-    CHECK(r.code == 1);
-    CHECK_MESSAGE(has(r.out, std::string("facekit: train: unknown --device '") + bad + "' (expected cpu, cuda or cuda:N)"),
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(has(r.out, std::string("--device: unknown device '") + bad + "' (expected cpu, cuda or cuda:N)"),
                   r.out);
   }
   CliRun far = fk::test::run_cli(base + " --device cuda:99");
