@@ -26,7 +26,7 @@ static double projected(const GradcheckFn& f, const std::vector<Tensor>& inputs,
 }
 
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, double eps, double atol,
-                          double rtol) {
+                          double rtol, bool allow_zero) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& x = inputs[i];
     FK_CHECK(x.defined() && x.dtype() == DType::Float64, "gradcheck: input ", i, " is ", x.str(),
@@ -48,6 +48,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   if (out.requires_grad()) out.backward(g);
 
   GradcheckResult result;
+  bool all_zero = true;  // every analytic entry exactly 0, every numeric one within atol of 0
+  int64_t checked = 0;
   for (size_t i = 0; i < inputs.size() && result.ok; ++i) {
     Tensor x = inputs[i];
     if (!x.requires_grad()) continue;
@@ -66,6 +68,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       double fm = projected(f, inputs, g);
       p[j] = orig;
       double numeric = (fp - fm) / (2 * eps);
+      all_zero = all_zero && a[j] == 0 && std::abs(numeric) <= atol;
+      ++checked;
       double err = std::abs(a[j] - numeric);
       if (!(err <= atol + rtol * std::abs(numeric))) {  // NaN fails too
         if (first_bad < 0) {
@@ -84,6 +88,9 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       result = {false, os.str()};
     }
   }
+  if (result.ok && all_zero && checked > 0 && !allow_zero)
+    result = {false, "gradcheck: every analytic and numeric gradient is zero (" + std::to_string(checked) +
+                         " entries), so the check proves nothing; pass allow_zero = true where zero is the right answer"};
   for (const Tensor& x : inputs)
     if (x.requires_grad()) {
       Tensor t = x;

@@ -5,7 +5,9 @@
 // that requires grad:  numeric = (F(x + eps) - F(x - eps)) / (2 eps),  pass when
 // |analytic - numeric| <= atol + rtol * |numeric| everywhere. Every input's .grad is first set to
 // a known random value and expected back as that value plus the gradient, which proves backward
-// accumulates and catches a backward that writes nothing.
+// accumulates and catches a backward that writes nothing. A check where every analytic gradient is
+// exactly 0 and every numeric one within atol of 0 proves nothing (a graph cut off from its inputs, a
+// constant output): it fails unless allow_zero says zero is the right answer.
 #pragma once
 
 #include <functional>
@@ -27,6 +29,6 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 // `inputs` must be contiguous float64 leaves; those with requires_grad are checked. `f` must be
 // deterministic (reseed inside it if it draws random numbers).
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, double eps = 1e-6,
-                          double atol = 1e-5, double rtol = 1e-3);
+                          double atol = 1e-5, double rtol = 1e-3, bool allow_zero = false);
 
 }  // namespace fk::autograd

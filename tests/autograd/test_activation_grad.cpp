@@ -66,7 +66,10 @@ TEST_CASE("softmax: gradcheck of softmax and log_softmax") {
         x = big.clone().requires_grad_();
       }
       int64_t dim = c.dim;
-      CHECK_GRADCHECK([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x});
+      // logits around +-1000 saturate softmax: its gradient is zero there, and must be
+      const bool zero_ok = c.large;
+      CHECK_GRADCHECK([dim](const std::vector<Tensor>& in) { return softmax(in[0], dim); }, {x}, 1e-6, 1e-5, 1e-3,
+                      zero_ok);
       CHECK_GRADCHECK([dim](const std::vector<Tensor>& in) { return log_softmax(in[0], dim); }, {x});
     }
   }

@@ -116,3 +116,17 @@ TEST_CASE("gradcheck: reports a wrong derivative") {
   CHECK_FALSE(autograd::gradcheck(silent, {test::leaf({3})}).ok);
   CHECK_THROWS_WITH_AS(autograd::gradcheck(bad, {tensor({1})}), doctest::Contains("float64"), Error);
 }
+
+TEST_CASE("gradcheck: a vacuous check (every gradient zero) fails unless zero is declared right") {
+  manual_seed(4);
+  // an output cut off from its input (made by the raw, non-recording ops): analytic 0, numeric 0
+  auto cut = [](const std::vector<Tensor>& v) { return ops::add(ops::mul(v[0], 0.0), 1.0); };
+  auto r = autograd::gradcheck(cut, {test::leaf({2, 3})});
+  CHECK_FALSE(r.ok);
+  CHECK(r.message.find("every analytic and numeric gradient is zero (6 entries)") != std::string::npos);
+  CHECK(autograd::gradcheck(cut, {test::leaf({2, 3})}, 1e-6, 1e-5, 1e-3, /*allow_zero=*/true).ok);
+  // one input with a real gradient is enough for the check to mean something
+  auto half = [](const std::vector<Tensor>& v) { return v[0] * 0.0 + v[1] * 2.0; };
+  auto h = autograd::gradcheck(half, {test::leaf({3}), test::leaf({3})});
+  CHECK_MESSAGE(h.ok, h.message);
+}
