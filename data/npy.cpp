@@ -107,6 +107,8 @@ struct NpyHeader {
   size_t data_start = 0;
 };
 
+constexpr size_t kNpyMaxHeaderBytes = 10000;
+
 NpyHeader parse_header(const std::string& bytes, const std::string& what) {
   FK_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, what, ": not a .npy file (bad magic)");
   int major = uint8_t(bytes[6]);
@@ -122,6 +124,10 @@ NpyHeader parse_header(const std::string& bytes, const std::string& what) {
     hstart = 12;
   }
   FK_CHECK(hstart + hlen <= bytes.size(), what, ": truncated .npy header (", hlen, " bytes announced)");
+  // numpy >= 1.24 refuses headers over 10,000 bytes (max_header_size: a huge header is a parsing
+  // attack, never a real array's); so does facekit
+  FK_CHECK(hlen <= kNpyMaxHeaderBytes, what, ": .npy header of ", hlen, " bytes is over the ", kNpyMaxHeaderBytes,
+           "-byte limit numpy also applies (not an array numpy wrote)");
   std::string h = bytes.substr(hstart, hlen);
   NpyHeader out;
   out.descr = header_value(h, "descr", what);

@@ -115,3 +115,21 @@ TEST_CASE("read_file: a regular file, an empty one, a pipe, a missing one") {
   writer.join();
   fs::remove(fifo);
 }
+
+TEST_CASE("npy: a header over numpy's 10,000-byte limit is refused, one at the limit is read") {
+  // a v2 header (4-byte length) padded with spaces, as numpy pads, to `len` bytes ending in '\n'
+  auto npy_with_header = [](size_t len) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+    std::string h = dict + std::string(len - dict.size() - 1, ' ') + "\n";
+    std::string out = std::string("\x93NUMPY\x02\x00", 8);
+    for (int i = 0; i < 4; ++i) out += char((len >> (8 * i)) & 0xff);
+    out += h;
+    const float v[2] = {1.5f, -2.0f};
+    out.append(reinterpret_cast<const char*>(v), sizeof v);
+    return out;
+  };
+  fk::Tensor ok = fk::data::parse_npy(npy_with_header(10000), "ok.npy");
+  CHECK(ok.to_vector<float>() == std::vector<float>{1.5f, -2.0f});
+  CHECK_THROWS_WITH_AS(fk::data::parse_npy(npy_with_header(60000), "big.npy"),
+                       doctest::Contains("big.npy: .npy header of 60000 bytes is over the 10000-byte limit"), fk::Error);
+}
