@@ -19,6 +19,7 @@
 #include "apps/progress.h"
 #include "data/align.h"
 #include "data/image.h"
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -72,7 +73,7 @@ int run_align(const AlignArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << e.what() << "\n";
+      std::cerr << "facekit: " << printable(e.what()) << "\n";
       ++failures;
     }
   }

@@ -30,6 +30,7 @@
 #include "models/cluster.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -123,7 +124,7 @@ Dataset from_folder(const ClusterArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << e.what() << "\n";
+      std::cerr << "facekit: " << printable(e.what()) << "\n";
       item.reason = "unreadable";
       ++ds.unreadable;
     }

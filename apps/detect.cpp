@@ -20,6 +20,7 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "data/prefetch.h"
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -78,8 +79,8 @@ int run_detect(const DetectArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << e.what() << "\n";
-      entry["error"] = e.what();
+      std::cerr << "facekit: " << printable(e.what()) << "\n";
+      entry["error"] = printable(e.what());
       ++failures;
     }
     out.push_back(entry);

@@ -18,6 +18,7 @@
 #include "data/image.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -81,7 +82,7 @@ int run_embed(const EmbedArgs& args) {
       if (int64_t(batch.size()) == args.embedder.batch_size) flush();
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << e.what() << "\n";
+      std::cerr << "facekit: " << printable(e.what()) << "\n";
       unreadable.push_back(file.path);
     }
   }

@@ -29,6 +29,7 @@
 #include "data/npy.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -135,8 +136,8 @@ int run_identify(const IdentifyArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << e.what() << "\n";
-      entry["error"] = e.what();
+      std::cerr << "facekit: " << printable(e.what()) << "\n";
+      entry["error"] = printable(e.what());
       ++failures;
     }
     photos.push_back(entry);

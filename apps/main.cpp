@@ -11,6 +11,7 @@
 #include "apps/commands.h"
 #include "cuda/runtime.h"
 #include "tensor/error.h"
+#include "tensor/printable.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"facekit: face detection, alignment, recognition and training, from scratch in C++"};
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     rc = app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {  // fk::Error and the rest: one line, exit 1
-    std::cerr << "facekit: " << e.what() << "\n";
+    std::cerr << "facekit: " << fk::printable(e.what()) << "\n";
     rc = 1;
   }
   // What was printed must have reached stdout: a full disk or a closed pipe is an error, not exit 0

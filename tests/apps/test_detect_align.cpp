@@ -50,6 +50,24 @@ TEST_CASE("detect: missing weights say how to fetch them") {
   fs::remove_all(d);
 }
 
+TEST_CASE("detect: the bytes of a hostile file never reach the terminal raw") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
+  }
+  fs::path d = scratch("detect_escape");
+  // a PNG whose first chunk's type is ESC[2J and whose length runs past the end of the file
+  std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + std::string("\x7f\xff\xff\xff", 4) + "\x1b[2J" + "rest";
+  { std::ofstream(d / "clear.png", std::ios::binary) << png; }
+  Run r = fk::test::run_cli("detect " + (d / "clear.png").string() + " --json " + (d / "out.json").string() + kWeights);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find('\x1b') == std::string::npos, r.out);
+  CHECK_MESSAGE(has(r.out, "chunk '\\x1b[2J'"), r.out);
+  auto j = read_json(d / "out.json");
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["error"].get<std::string>().find('\x1b') == std::string::npos);
+  fs::remove_all(d);
+}
+
 TEST_CASE("detect: JSON per image, --draw, and bad files reported while the others are processed") {
   if (!have_data()) {
     FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
