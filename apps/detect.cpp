@@ -79,8 +79,9 @@ int run_detect(const DetectArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << printable(e.what()) << "\n";
-      entry["error"] = printable(e.what());
+      const std::string message = printable(e.what());
+      std::cerr << "facekit: " << message << "\n";
+      entry["error"] = message;
       ++failures;
     }
     out.push_back(entry);

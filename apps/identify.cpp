@@ -136,8 +136,9 @@ int run_identify(const IdentifyArgs& args) {
       }
     } catch (const std::exception& e) {
       progress.done();
-      std::cerr << "facekit: " << printable(e.what()) << "\n";
-      entry["error"] = printable(e.what());
+      const std::string message = printable(e.what());
+      std::cerr << "facekit: " << message << "\n";
+      entry["error"] = message;
       ++failures;
     }
     photos.push_back(entry);

@@ -255,11 +255,15 @@ std::string_view ZipReader::read_view(const std::string& name, std::shared_ptr<c
   }
   // the central directory's offset and size were checked against the archive when it was opened
   const std::string_view out(bytes_->data() + e.data_offset, size_t(e.size));
-  uint32_t crc = crc32(out);
-  FK_CHECK(crc == e.crc32, what_, ": entry '", e.name, "': CRC-32 mismatch (computed ", std::hex, crc, ", stored ",
-           e.crc32, std::dec, "): the data is corrupt");
+  check_crc(e, out);
   owner = bytes_;
   return out;
+}
+
+void ZipReader::check_crc(const ZipEntry& e, std::string_view data) const {
+  const uint32_t crc = crc32(data);
+  FK_CHECK(crc == e.crc32, what_, ": entry '", e.name, "': CRC-32 mismatch (computed ", std::hex, crc, ", stored ",
+           e.crc32, std::dec, "): the data is corrupt");
 }
 
 std::string ZipReader::read(const std::string& name) const {
@@ -306,9 +310,7 @@ std::string ZipReader::read(const std::string& name) const {
   }
   FK_CHECK(out.size() == e.size, where, "uncompressed size is ", out.size(), " bytes, the central directory says ",
            e.size);
-  uint32_t crc = crc32(out);
-  FK_CHECK(crc == e.crc32, where, "CRC-32 mismatch (computed ", std::hex, crc, ", stored ", e.crc32, std::dec,
-           "): the data is corrupt");
+  check_crc(e, out);
   return out;
 }
 

@@ -40,6 +40,7 @@ class ZipReader {
 
  private:
   const ZipEntry& entry(const std::string& name) const;
+  void check_crc(const ZipEntry& e, std::string_view data) const;  // throws naming the entry
   std::shared_ptr<const std::string> bytes_;
   std::string what_;
   std::vector<ZipEntry> entries_;

@@ -481,18 +481,19 @@ namespace init {
 
 void uniform_(Tensor& t, double lo, double hi) {
   Generator& gen = default_generator();
+  auto draw = [&] { return lo + (hi - lo) * gen.uniform(); };
   if (t.device().is_cpu() && t.is_contiguous() && is_compute_float(t.dtype())) {
     // drawn straight into the tensor: a float64 staging tensor the size of the weight would be left in
     // the CPU allocator's cache (tensor/cpu_allocator.h) after every layer's initialisation, ~1.3x the
     // model's parameters held for nothing. Same values as the staged copy (double rounded to T).
     dispatch_float(t.dtype(), "init::uniform_", [&]<class T>() {
       T* p = t.data<T>();
-      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = T(lo + (hi - lo) * gen.uniform());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = T(draw());
     });
     return;
   }
   std::vector<double> values(size_t(t.numel()));
-  for (double& v : values) v = lo + (hi - lo) * gen.uniform();
+  for (double& v : values) v = draw();
   autograd::NoGrad no_grad;
   ops::copy_(t, from_buffer(values.data(), t.shape(), DType::Float64));
 }

@@ -31,7 +31,7 @@ namespace fk::test {
 // with 77, which the discovered tests declare as SKIP_RETURN_CODE, so ctest reports the case as
 // skipped, never as passed. Where one process runs several cases (fk_tests by hand), the case
 // returns, and main.cpp lists every skipped case and its reason after doctest's summary.
-inline int kSkipExitCode = 77;
+inline constexpr int kSkipExitCode = 77;  // tests/CMakeLists.txt: SKIP_RETURN_CODE 77
 inline bool& single_case_run() {  // set by main.cpp: exactly one case selected by its full name
   static bool single = false;
   return single;
