@@ -84,6 +84,18 @@ int64_t pack_conv_weights_blocked(const BlockedConvGeometry& g, const float* w, 
     });
     return size;
   }
+  if (conv_blocked_stem_kind(g) != StemKind::None) {  // (OCb, KH, KW*C, 16)
+    const int64_t size = OCb * taps * g.C * 16;
+    if (!out) return size;
+    std::fill(out, out + size, 0.0f);
+    for (int64_t oc = 0; oc < g.OC; ++oc)
+      for (int64_t c = 0; c < g.C; ++c)
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw)
+            out[(((oc / 16) * g.KH + kh) * g.KW * g.C + kw * g.C + c) * 16 + oc % 16] =
+                w[((oc * g.C + c) * g.KH + kh) * g.KW + kw];
+    return size;
+  }
   const int64_t size = OCb * Cb * taps * 256;
   if (!out) return size;
   // in parallel over output-channel blocks, each filling and writing its own stretch of out
@@ -177,6 +189,34 @@ static PaddedInput padded_input(const BlockedConvGeometry& g, const float* x, co
   return {out, Hp, Wp};
 }
 
+// The stem kernel's input (conv_stem_kernel.h): x (N, 1, H, W, 16) with C <= 16 live channels packed
+// to (N, Hp, Wp, C), zero border, pre-op applied inside; a per-thread buffer that only grows.
+static PaddedInput stem_input(const BlockedConvGeometry& g, const float* x, const BlockedEpilogue& e) {
+  const int64_t C = g.C, Hp = g.H + 2 * g.PH, Wp = g.W + 2 * g.PW;
+  thread_local std::vector<float> buffer;
+  if (int64_t(buffer.size()) < g.N * Hp * Wp * C) buffer.resize(size_t(g.N * Hp * Wp * C));
+  float* out = buffer.data();
+  parallel_for(g.N * Hp, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, Wp * C)), [&](int64_t r0, int64_t r1) {
+    FlushDenormals ftz;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / Hp, h = r % Hp - g.PH;
+      float* dst = out + r * Wp * C;
+      if (h < 0 || h >= g.H) {
+        std::fill(dst, dst + Wp * C, 0.0f);
+        continue;
+      }
+      std::fill(dst, dst + g.PW * C, 0.0f);
+      std::fill(dst + (g.PW + g.W) * C, dst + Wp * C, 0.0f);
+      const float* src = x + (n * g.H + h) * g.W * 16;
+      float* d = dst + g.PW * C;
+      for (int64_t w = 0; w < g.W; ++w)
+        for (int64_t c = 0; c < C; ++c)
+          d[w * C + c] = e.pre_scale ? e.pre_scale[c] * src[w * 16 + c] + e.pre_shift[c] : src[w * 16 + c];
+    }
+  });
+  return {out, Hp, Wp};
+}
+
 // Work items per thread handed out dynamically (parallel.h): small enough to even out uneven items and
 // a noisy neighbour, large enough that consecutive rows still share their weights in cache.
 constexpr int kPiecesPerThread = 16;
@@ -223,9 +263,10 @@ void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* p
   // The padded copy of a large batch does not stay in cache while the items read it (once per output
   // block group): such a conv runs in pieces of images whose copy is ~4 MB (IR-50's stride-2 convs on
   // 112x112 and 56x56 maps at batch 8 were memory-bound at 38-42 % of the FMA peak).
-  const bool copies = g.PH != 0 || g.PW != 0 || e.pre_scale;
+  const bool stem = conv_blocked_stem_kind(g) != StemKind::None;
+  const bool copies = g.PH != 0 || g.PW != 0 || e.pre_scale || stem;
   const int64_t x_image = channel_blocks(g.C) * g.H * g.W * 16, y_image = channel_blocks(g.OC) * g.OH * g.OW * 16;
-  const int64_t padded_image = channel_blocks(g.C) * (g.H + 2 * g.PH) * (g.W + 2 * g.PW) * 16;
+  const int64_t padded_image = (stem ? g.C : channel_blocks(g.C) * 16) * (g.H + 2 * g.PH) * (g.W + 2 * g.PW);
   const int64_t piece = copies ? std::clamp<int64_t>((int64_t(1) << 20) / padded_image, 1, g.N) : g.N;
   if (piece < g.N) {
     for (int64_t n0 = 0; n0 < g.N; n0 += piece) {
@@ -237,7 +278,7 @@ void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* p
     }
     return;
   }
-  const PaddedInput px = padded_input(g, x, e);
+  const PaddedInput px = conv_blocked_stem_kind(g) != StemKind::None ? stem_input(g, x, e) : padded_input(g, x, e);
   const bool avx512 = !g.generic_isa && cpu_has_avx512();
   auto run = [&](int64_t b, int64_t end) {
     FlushDenormals ftz;

@@ -11,6 +11,7 @@
 namespace fk::cpu {
 namespace isa_avx512 {
 #include "tensor/cpu/conv_blocked_kernel.h"
+#include "tensor/cpu/conv_stem_kernel.h"
 }  // namespace isa_avx512
 
 void conv_blocked_run_avx512(const BlockedConvGeometry& g, PaddedInput x, const float* w, const BlockedEpilogue& e,

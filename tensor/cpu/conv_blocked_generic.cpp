@@ -8,6 +8,7 @@
 namespace fk::cpu {
 namespace isa_generic {
 #include "tensor/cpu/conv_blocked_kernel.h"
+#include "tensor/cpu/conv_stem_kernel.h"
 }  // namespace isa_generic
 
 void conv_blocked_run_generic(const BlockedConvGeometry& g, PaddedInput x, const float* w, const BlockedEpilogue& e,

@@ -41,6 +41,20 @@ void winograd_chunk_generic(const BlockedConvGeometry& g, PaddedInput x, const f
 constexpr int kWinogradTile = 12;   // tiles per micro-kernel call (2 x 12 accumulators)
 constexpr int kWinogradChunk = 48;  // tiles per work item
 
+// The stem convs with their own kernel (conv_stem_kernel.h): dense, not Winograd, 3 input channels,
+// 3x3 stride 1 or 2 (IR-50, IResNet, MobileFaceNet, Inception-ResNet-V1) or 7x7 stride 2 (ResNet-50).
+// Their input is packed (N, Hp, Wp, 3) and their weights (OCb, KH, KW*3, 16); a tile is up to 4 output
+// blocks x kStemTile pixels (24 accumulators, 4 weights: a broadcast feeds 4 FMAs, not 2).
+enum class StemKind { None, C3K3S1, C3K3S2, C3K7S2 };
+inline StemKind conv_blocked_stem_kind(const BlockedConvGeometry& g) {
+  if (g.depthwise || g.winograd || g.C != 3) return StemKind::None;
+  if (g.KW == 3 && g.SW == 1) return StemKind::C3K3S1;
+  if (g.KW == 3 && g.SW == 2) return StemKind::C3K3S2;
+  if (g.KW == 7 && g.SW == 2) return StemKind::C3K7S2;
+  return StemKind::None;
+}
+constexpr int64_t kStemTile = 6;
+
 // Work items: dense convs (n, group of output blocks, oh), depthwise convs (n, channel block, oh); oh
 // fastest. 1x1 stride-1 unpadded convs (pointwise) instead run over (n, output-block pair, run of pixels).
 int64_t conv_blocked_items(const BlockedConvGeometry& g);
@@ -50,6 +64,7 @@ inline bool conv_blocked_pointwise(const BlockedConvGeometry& g);
 // Output blocks per dense item: the tile holds at most 28 accumulators, so rows cut into tiles of
 // T <= 7 pixels take 4 blocks, of 8-9 pixels 3, wider ones 2 (a 7x7 map: 4 x 7, not 2 x 7).
 inline int conv_blocked_row_blocks(const BlockedConvGeometry& g) {
+  if (conv_blocked_stem_kind(g) != StemKind::None) return 4;
   if (g.depthwise || conv_blocked_pointwise(g) || g.OW <= 0) return 2;
   const int64_t tiles = (g.OW + kMaxTile - 1) / kMaxTile, t = (g.OW + tiles - 1) / tiles;
   return t <= 7 ? 4 : t <= 9 ? 3 : 2;

@@ -48,6 +48,27 @@ static FK_ALWAYS_INLINE void tile_channels(v16 (&acc)[OB][T], const float* xp, c
   }
 }
 
+// The epilogue of a tile: bias, residual, activation, store.
+template <int OB, int T>
+static FK_ALWAYS_INLINE void store_tile(v16 (&acc)[OB][T], const TileArgs& a) {
+#pragma GCC unroll 4
+  for (int ob = 0; ob < OB; ++ob) {
+    const v16 b = a.bias ? load16(a.bias + ob * 16) : v16{};
+    const v16 sl = a.slope ? load16(a.slope + ob * 16) : v16{};
+    float* yo = a.y + ob * a.y_ob;
+    const float* ro = a.res ? a.res + ob * a.y_ob : nullptr;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      v16 v = acc[ob][t] + b;
+      if (ro && !a.res_after_act) v += load16(ro + t * 16);
+      if (a.act == fk::cpu::Activation::ReLU) v = v > 0 ? v : v16{};
+      else if (a.act == fk::cpu::Activation::PReLU) v = v > 0 ? v : v * sl;
+      if (ro && a.res_after_act) v += load16(ro + t * 16);
+      store16(yo + t * 16, v);
+    }
+  }
+}
+
 template <int OB, int T, int S>
 static void conv_tile(const TileArgs& a) {
   v16 acc[OB][T];
@@ -68,41 +89,25 @@ static void conv_tile(const TileArgs& a) {
         else tile_channels<OB, T, S, 0>(acc, xp, wp, a.w_ob, icn);
       }
   }
-  // epilogue: bias, residual, activation, store
-#pragma GCC unroll 4
-  for (int ob = 0; ob < OB; ++ob) {
-    const v16 b = a.bias ? load16(a.bias + ob * 16) : v16{};
-    const v16 sl = a.slope ? load16(a.slope + ob * 16) : v16{};
-    float* yo = a.y + ob * a.y_ob;
-    const float* ro = a.res ? a.res + ob * a.y_ob : nullptr;
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-      v16 v = acc[ob][t] + b;
-      if (ro && !a.res_after_act) v += load16(ro + t * 16);
-      if (a.act == fk::cpu::Activation::ReLU) v = v > 0 ? v : v16{};
-      else if (a.act == fk::cpu::Activation::PReLU) v = v > 0 ? v : v * sl;
-      if (ro && a.res_after_act) v += load16(ro + t * 16);
-      store16(yo + t * 16, v);
-    }
-  }
+  store_tile<OB, T>(acc, a);
 }
 
-// conv_tile for a run-time tile width T 1..14 and output-block count 1..kMaxBlocks(T) (at most 28
-// accumulators: 2 blocks up to 14 pixels, 3 up to 9, 4 up to 7)
-template <int S>
-static void conv_tile_any(int ob, int t, const TileArgs& a) {
+// A kernel family K (K::run<OB, T>(args), one tile) for a run-time tile width T 1..14 and output-block
+// count 1..kMaxBlocks(T) (at most 28 accumulators: 2 blocks up to 14 pixels, 3 up to 9, 4 up to 7)
+template <class K>
+static void tile_any(int ob, int t, const TileArgs& a) {
 #define FK_TILE2(T) \
   case T:           \
-    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
-#define FK_TILE3(T)                                   \
-  case T:                                             \
-    if (ob == 3) return conv_tile<3, T, S>(a);        \
-    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
-#define FK_TILE4(T)                                   \
-  case T:                                             \
-    if (ob == 4) return conv_tile<4, T, S>(a);        \
-    if (ob == 3) return conv_tile<3, T, S>(a);        \
-    return ob == 2 ? conv_tile<2, T, S>(a) : conv_tile<1, T, S>(a);
+    return ob == 2 ? K::template run<2, T>(a) : K::template run<1, T>(a);
+#define FK_TILE3(T)                                      \
+  case T:                                                \
+    if (ob == 3) return K::template run<3, T>(a);        \
+    return ob == 2 ? K::template run<2, T>(a) : K::template run<1, T>(a);
+#define FK_TILE4(T)                                      \
+  case T:                                                \
+    if (ob == 4) return K::template run<4, T>(a);        \
+    if (ob == 3) return K::template run<3, T>(a);        \
+    return ob == 2 ? K::template run<2, T>(a) : K::template run<1, T>(a);
   switch (t) {
     FK_TILE4(1) FK_TILE4(2) FK_TILE4(3) FK_TILE4(4) FK_TILE4(5) FK_TILE4(6) FK_TILE4(7)
     FK_TILE3(8) FK_TILE3(9)
@@ -114,23 +119,36 @@ static void conv_tile_any(int ob, int t, const TileArgs& a) {
 #undef FK_TILE4
 }
 
-// One output row (n, ob0 .. ob0+OB-1, oh) of a dense conv: tiles of up to 14 pixels, split evenly
-// (56 -> 4 x 14, 28 -> 2 x 14, 7 -> 7, 30 -> 10 + 10 + 10).
-static void conv_row(int ob, int64_t OW, int64_t SW, TileArgs a) {
-  const int64_t tiles = (OW + kMaxTile - 1) / kMaxTile;
+template <int S>
+struct DenseTile {
+  template <int OB, int T>
+  static void run(const TileArgs& a) { conv_tile<OB, T, S>(a); }
+};
+
+// One output row (n, ob0 .. ob0+OB-1, oh) in tiles of up to max_tile pixels, split evenly (max_tile
+// 14: 56 -> 4 x 14, 28 -> 2 x 14, 7 -> 7, 30 -> 10 + 10 + 10); x_step: input floats from one output
+// pixel to the next.
+template <class K>
+static void tile_row(int ob, int64_t OW, int64_t x_step, int64_t max_tile, TileArgs a) {
+  const int64_t tiles = (OW + max_tile - 1) / max_tile;
   int64_t ow = 0;
   const float* x0 = a.x;
   float* y0 = a.y;
   const float* r0 = a.res;
   for (int64_t i = 0; i < tiles; ++i) {
     const int64_t next = OW * (i + 1) / tiles;
-    a.x = x0 + ow * SW * 16;
+    a.x = x0 + ow * x_step;
     a.y = y0 + ow * 16;
     a.res = r0 ? r0 + ow * 16 : nullptr;
-    if (SW == 1) conv_tile_any<1>(ob, int(next - ow), a);
-    else conv_tile_any<2>(ob, int(next - ow), a);
+    tile_any<K>(ob, int(next - ow), a);
     ow = next;
   }
+}
+
+// One output row of a dense conv on the blocked input.
+static void conv_row(int ob, int64_t OW, int64_t SW, const TileArgs& a) {
+  if (SW == 1) tile_row<DenseTile<1>>(ob, OW, 16, kMaxTile, a);
+  else tile_row<DenseTile<2>>(ob, OW, 32, kMaxTile, a);
 }
 
 // One output row of a depthwise conv (groups == C == OC): x at (n, cb, oh*SH, 0) of the padded input,

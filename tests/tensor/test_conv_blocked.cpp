@@ -130,7 +130,11 @@ void check_conv(const Shape2& s, bool pre, cpu::Activation act, bool residual, b
 }
 
 const Shape2 kShapes[] = {
-    {1, 3, 13, 11, 16, 3, 3, 1, 1, 1, 1, false},     // the stem: 3 input channels
+    {1, 3, 13, 11, 16, 3, 3, 1, 1, 1, 1, false},     // the stem: 3 input channels (conv_stem_kernel.h)
+    {1, 3, 9, 30, 64, 3, 3, 1, 1, 1, 1, false},      // stem, rows of 30 in 3 tiles, 2 output-block pairs
+    {2, 3, 15, 14, 48, 3, 3, 2, 2, 1, 1, false},     // stem, stride 2 (MobileFaceNet, Inception-ResNet)
+    {1, 3, 23, 20, 64, 7, 7, 2, 2, 3, 3, false},     // stem, 7x7 stride 2 (ResNet-50)
+    {1, 3, 9, 9, 16, 5, 5, 1, 1, 2, 2, false},       // 3 channels, 5x5: not a stem kernel's, the blocked tile
     {2, 16, 9, 30, 32, 3, 3, 1, 1, 1, 1, false},     // rows of 30: tiles 10 + 10 + 10, two output blocks
     {1, 40, 8, 8, 48, 3, 3, 2, 2, 1, 1, false},      // stride 2, partial input block, odd output-block count
     {2, 32, 7, 7, 64, 1, 1, 1, 1, 0, 0, false},      // 1x1 (pointwise: runs of pixels across rows)
