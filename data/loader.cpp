@@ -132,6 +132,10 @@ DataLoader::Prepared DataLoader::make_batch(int64_t generation, int64_t batch) c
       out.loaded += 1;
     } catch (const std::exception& e) {
       out.skipped.push_back((s.path.empty() ? "sample " + std::to_string(index) : s.path) + ": " + e.what());
+    } catch (...) {  // not a std::exception (a Dataset subclass's own): an error of the run, not a skip
+      out.error = "DataLoader: sample " + (s.path.empty() ? std::to_string(index) : s.path) +
+                  ": the dataset threw something that is not a std::exception";
+      return out;
     }
   }
   if (images.empty()) return out;
@@ -176,6 +180,10 @@ void DataLoader::worker_loop() {
     } catch (const std::exception& e) {  // not a sample's fault (e.g. out of memory): next() rethrows it
       result->generation = generation;
       result->error = std::string("DataLoader: batch ") + std::to_string(batch) + ": " + e.what();
+    } catch (...) {  // anything else escaping a worker thread would call std::terminate (exit 134)
+      result->generation = generation;
+      result->error = std::string("DataLoader: batch ") + std::to_string(batch) +
+                      ": an exception that is not a std::exception";
     }
     lock.lock();
     if (stop_) return;

@@ -199,6 +199,33 @@ TEST_CASE("loader: an epoch where every image fails throws") {
   CHECK_THROWS_WITH_AS(dl.next(b), doctest::Contains("not one of the 6 images of epoch 0 could be loaded"), fk::Error);
 }
 
+namespace {
+// A dataset whose sample 2 throws an int, as a careless Dataset subclass might.
+struct ThrowsInt : fk::data::Dataset {
+  std::shared_ptr<const fk::data::Dataset> inner;
+  size_t size() const override { return inner->size(); }
+  fk::data::Sample sample(size_t i) const override {
+    if (i == 2) throw 42;
+    return inner->sample(i);
+  }
+  const std::vector<std::string>& classes() const override { return inner->classes(); }
+};
+}  // namespace
+
+TEST_CASE("loader: a dataset throwing a non-standard exception is an error naming the sample, not an abort") {
+  Tree t("throws_int", 1, 4);
+  auto ds = std::make_shared<ThrowsInt>();
+  ds->inner = t.dataset();
+  for (int workers : {0, 2}) {
+    DataLoader dl(ds, plain(), LoaderOptions{2, false, false, workers, 2, 0});
+    dl.start_epoch(0);
+    fk::data::Batch b;
+    REQUIRE(dl.next(b));  // samples 0 and 1
+    CHECK_THROWS_WITH_AS(dl.next(b), doctest::Contains("sample 2: the dataset threw something that is not a std::exception"),
+                         fk::Error);
+  }
+}
+
 TEST_CASE("loader: samples of different sizes are an error naming the file") {
   Tree t("sizes", 1, 3);
   fk::data::Image big(8, 8);
