@@ -7,7 +7,9 @@
 //   facenet     facenet-pytorch's extract_face: the box plus --margin, resized to --size (160)
 // The largest face of each image (OUT_DIR/<relative path>.png), or every face with --all
 // (<stem>_0.png, _1.png, ... largest first). Images without a face are listed on stderr and in the
-// summary; unreadable files too, and they make the exit code 1.
+// summary; unreadable files too, and they make the exit code 1. A crop that cannot be written is
+// counted as such (exit 1); an output folder that cannot be created stops the run at once (every
+// later image would fail the same way).
 // Tests: tests/apps/test_detect_align.cpp.
 #include <chrono>
 #include <cstdio>
@@ -48,7 +50,16 @@ int run_align(const AlignArgs& args) {
                              std::to_string(args.size));
   auto detector = make_detector(args.detector);
   std::vector<ImageFile> files = collect_images({args.in_dir});
-  int64_t faces_written = 0, failures = 0;
+  auto make_folder = [](const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir)) {
+      const std::string why = ec ? ec.message() : "a file of that name is in the way";
+      throw std::runtime_error(dir.string() + ": cannot create the output folder: " + why);
+    }
+  };
+  make_folder(args.out_dir);
+  int64_t faces_written = 0, failures = 0, write_failures = 0;
   std::vector<std::string> no_face;
   Progress progress("align", int64_t(files.size()));
   auto images = prefetch_images(files);  // the next images decode while this one is detected
@@ -56,35 +67,44 @@ int run_align(const AlignArgs& args) {
   for (size_t i = 0; i < files.size(); ++i) {
     const ImageFile& file = files[i];
     progress.update(int64_t(i), file.relative);
+    data::Image img;
+    std::vector<models::mtcnn::Face> faces;
     try {
-      data::Image img = next_image(*images);
-      auto faces = detector->detect(data::image_to_tensor(img));
-      if (faces.empty()) {
-        no_face.push_back(file.path);
-        continue;
-      }
-      size_t n = args.all ? faces.size() : 1;
-      fs::path stem = fs::path(args.out_dir) / fs::path(file.relative).replace_extension();
-      fs::create_directories(stem.parent_path());
-      for (size_t k = 0; k < n; ++k) {
-        std::string name = stem.string() + (args.all ? "_" + std::to_string(k) : "") + ".png";
-        data::write_png(name, aligned_crop(img, faces[k], args));
-        ++faces_written;
-      }
+      img = next_image(*images, file);
+      faces = detector->detect(data::image_to_tensor(img));
     } catch (const std::exception& e) {
       progress.done();
       std::cerr << "facekit: " << printable(e.what()) << "\n";
       ++failures;
+      continue;
+    }
+    if (faces.empty()) {
+      no_face.push_back(file.path);
+      continue;
+    }
+    size_t n = args.all ? faces.size() : 1;
+    fs::path stem = fs::path(args.out_dir) / fs::path(file.relative).replace_extension();
+    make_folder(stem.parent_path());
+    for (size_t k = 0; k < n; ++k) {
+      std::string name = stem.string() + (args.all ? "_" + std::to_string(k) : "") + ".png";
+      try {
+        data::write_png(name, aligned_crop(img, faces[k], args));
+        ++faces_written;
+      } catch (const std::exception& e) {
+        progress.done();
+        std::cerr << "facekit: " << printable(e.what()) << "\n";
+        ++write_failures;
+      }
     }
   }
   progress.update(int64_t(files.size()));
   progress.done();
   report_throughput("align", files.size(), start);
   for (const auto& p : no_face) std::cerr << "no face: " << p << "\n";
-  std::printf("aligned %lld faces from %zu images into %s (%s); %zu without a face, %lld unreadable\n",
+  std::printf("aligned %lld faces from %zu images into %s (%s); %zu without a face, %lld unreadable, %lld not written\n",
               (long long)faces_written, files.size(), args.out_dir.c_str(), args.tmpl.c_str(), no_face.size(),
-              (long long)failures);
-  return failures ? 1 : 0;
+              (long long)failures, (long long)write_failures);
+  return failures || write_failures ? 1 : 0;
 }
 
 }  // namespace

@@ -94,7 +94,6 @@ Dataset from_folder(const ClusterArgs& args) {
   models::Embedder embedder(args.embedder);
   auto detector = make_detector(args.detector);
   std::vector<ImageFile> files = collect_images({args.input});
-  FK_CHECK(!files.empty(), args.input, ": no images found (.jpg, .jpeg, .png, .bmp)");
   Dataset ds;
   // Crops are embedded a batch at a time, so memory holds one batch of images, not the dataset's.
   std::vector<data::Image> crops;
@@ -113,7 +112,7 @@ Dataset from_folder(const ClusterArgs& args) {
     auto [identity, name] = identity_and_name(files[i]);
     Item item{files[i].path, name, -1, ""};
     try {
-      data::Image img = data::read_image(files[i].path);
+      data::Image img = read_input(files[i]);
       auto faces = detector->detect(data::image_to_tensor(img));  // largest first
       if (faces.empty()) {
         item.reason = "no face";

@@ -65,7 +65,7 @@ int run_detect(const DetectArgs& args) {
     nlohmann::ordered_json entry;
     entry["path"] = file.path;
     try {
-      data::Image img = next_image(*images);
+      data::Image img = next_image(*images, file);
       auto faces = detector->detect(data::image_to_tensor(img));
       entry["width"] = img.width;
       entry["height"] = img.height;

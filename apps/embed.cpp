@@ -45,7 +45,6 @@ int run_embed(const EmbedArgs& args) {
   std::unique_ptr<models::mtcnn::Detector> detector;
   if (!args.no_detect) detector = make_detector(args.detector);
   std::vector<ImageFile> files = collect_images({args.dir});
-  FK_CHECK(!files.empty(), args.dir, ": no images found (.jpg, .jpeg, .png, .bmp)");
 
   models::Gallery g;
   g.meta = embedder.meta();
@@ -67,7 +66,7 @@ int run_embed(const EmbedArgs& args) {
     const ImageFile& file = files[i];
     progress.update(int64_t(i), file.relative);
     try {
-      data::Image img = next_image(*images);
+      data::Image img = next_image(*images, file);
       if (detector) {
         auto faces = detector->detect(data::image_to_tensor(img));  // largest first
         if (faces.empty()) {

@@ -53,6 +53,31 @@ bool is_image_name(const fs::path& p) {
 }
 }  // namespace
 
+namespace {
+// The images below `dir` (relative names from `root`) into `found`; a folder that cannot be listed,
+// this one or one below, becomes an entry carrying the error (skip_permission_denied dropped them
+// silently, with their images).
+void walk_folder(const fs::path& root, const fs::path& dir, std::vector<ImageFile>& found) {
+  std::error_code ec;
+  auto relative = [&](const fs::path& p) {
+    std::error_code rel_ec;
+    return fs::relative(p, root, rel_ec).string();
+  };
+  auto unreadable = [&](const std::error_code& why) {
+    found.push_back({dir.string(), relative(dir), dir.string() + ": cannot read folder: " + why.message()});
+  };
+  fs::directory_iterator it(dir, ec);
+  if (ec) return unreadable(ec);
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code entry_ec;
+    const fs::directory_entry& e = *it;
+    if (e.is_directory(entry_ec) && !e.is_symlink(entry_ec)) walk_folder(root, e.path(), found);
+    else if (e.is_regular_file(entry_ec) && is_image_name(e.path())) found.push_back({e.path().string(), relative(e.path()), ""});
+  }
+  if (ec) unreadable(ec);
+}
+}  // namespace
+
 std::vector<ImageFile> collect_images(const std::vector<std::string>& args) {
   std::vector<ImageFile> out;
   for (const auto& a : args) {
@@ -60,15 +85,12 @@ std::vector<ImageFile> collect_images(const std::vector<std::string>& args) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<ImageFile> found;
-      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file(ec) && is_image_name(it->path()))
-          found.push_back({it->path().string(), fs::relative(it->path(), p, ec).string()});
-      if (ec) throw Error(a + ": cannot list folder: " + ec.message());
+      walk_folder(p, p, found);
+      if (found.empty()) throw Error(a + ": no images found (.jpg, .jpeg, .png, .bmp)");
       std::sort(found.begin(), found.end(), [](const ImageFile& x, const ImageFile& y) { return x.path < y.path; });
       out.insert(out.end(), found.begin(), found.end());
     } else {  // a file, or a missing path: reading it reports the problem in its turn
-      out.push_back({a, p.filename().string()});
+      out.push_back({a, p.filename().string(), ""});
     }
   }
   return out;
@@ -81,10 +103,16 @@ std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFi
   return std::make_unique<data::ImagePrefetcher>(std::move(paths));
 }
 
-data::Image next_image(data::ImagePrefetcher& images) {
-  data::ImagePrefetcher::Item item = images.next();
+data::Image next_image(data::ImagePrefetcher& images, const ImageFile& file) {
+  data::ImagePrefetcher::Item item = images.next();  // taken even for a folder entry: the order stays in step
+  if (!file.error.empty()) throw std::runtime_error(file.error);
   if (!item.error.empty()) throw std::runtime_error(item.error);
   return std::move(item.image);
+}
+
+data::Image read_input(const ImageFile& file) {
+  if (!file.error.empty()) throw std::runtime_error(file.error);
+  return data::read_image(file.path);
 }
 
 }  // namespace fk::apps

@@ -29,18 +29,26 @@ std::unique_ptr<models::mtcnn::Detector> make_detector(const DetectorFlags& flag
 
 // One input image: its path as found, and its path relative to the argument it came from (the file
 // name for a file argument, the path below the folder for a folder argument) for naming outputs.
+// A folder that could not be listed is an entry too, with `error` set: reading it throws that error,
+// so it is reported and counted like an unreadable file.
 struct ImageFile {
   std::string path;
   std::string relative;
+  std::string error;  // "<folder>: cannot read folder: <reason>", or empty
 };
 // Files named directly are taken as they are (their content decides whether they are images);
-// folders are walked recursively for .jpg/.jpeg/.png/.bmp files (any case), sorted by path. A
-// missing path is listed too: reading it fails in its turn, so the other files are still processed.
+// folders are walked recursively for .jpg/.jpeg/.png/.bmp files (any case), sorted by path, without
+// following links to folders. A missing path is listed too: reading it fails in its turn, so the other
+// files are still processed. A folder argument holding no image and nothing unreadable is an error
+// ("<folder>: no images found (.jpg, .jpeg, .png, .bmp)").
 std::vector<ImageFile> collect_images(const std::vector<std::string>& args);
 
 // The files' images, decoded one or a few ahead on a worker thread while the caller works
-// (data/prefetch.h), and the next of them, its read error thrown as std::runtime_error.
+// (data/prefetch.h), and the next of them (`file`, the entry it was made for), its read error thrown as
+// std::runtime_error.
 std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFile>& files);
-data::Image next_image(data::ImagePrefetcher& images);
+data::Image next_image(data::ImagePrefetcher& images, const ImageFile& file);
+// One file read now (commands that do not prefetch), with the same errors.
+data::Image read_input(const ImageFile& file);
 
 }  // namespace fk::apps

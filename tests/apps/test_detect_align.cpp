@@ -1,9 +1,13 @@
 // `facekit detect` and `facekit align` on real photos (../shared/data/faces, MTCNN weights from
 // ../shared/data/mtcnn; skipped with a message when absent): JSON layout, --draw images, per-file
 // errors that leave the other files processed and exit 1 at the end, the folder layout and sizes of
-// aligned crops for each template, --all, images without a face, and the missing-weights message.
+// aligned crops for each template, --all, images without a face, and the missing-weights message;
+// empty and unreadable folders, output folders that cannot be made, crops that cannot be written.
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -144,5 +148,87 @@ TEST_CASE("align: identity folders in, aligned crops out, for each template, --a
   CHECK_MESSAGE(has(all.out, "aligned 7 faces from 3 images"), all.out);
   CHECK(fs::exists(d / "all" / "group" / "multi_5.png"));
   CHECK(fs::exists(d / "all" / "kate" / "1_0.png"));
+  fs::remove_all(d);
+}
+
+TEST_CASE("detect: an empty folder is an error naming it, an unreadable sub-folder is reported like an unreadable file") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
+  }
+  fs::path d = scratch("detect_folders");
+  fs::create_directories(d / "empty" / "deeper");
+  { std::ofstream(d / "empty" / "notes.txt") << "not an image\n"; }
+  Run e = fk::test::run_cli("detect " + (d / "empty").string() + kWeights);
+  CHECK(e.code == 1);
+  CHECK_MESSAGE(has(e.out, (d / "empty").string() + ": no images found (.jpg, .jpeg, .png, .bmp)"), e.out);
+
+  // photos/a.jpg readable, photos/locked/ not listable (mode 000; root reads anything, so the command
+  // runs as nobody through setpriv then)
+  fs::create_directories(d / "photos" / "locked");
+  fs::copy_file(kShared / "faces" / "multiface.jpg", d / "photos" / "a.jpg");
+  fs::copy_file(kShared / "faces" / "multiface.jpg", d / "photos" / "locked" / "b.jpg");
+  fs::permissions(d / "photos" / "locked", fs::perms::none);
+  const std::string as_user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  if (!as_user.empty() && std::system("setpriv --version > /dev/null 2>&1") != 0) {
+    fs::permissions(d / "photos" / "locked", fs::perms::owner_all);
+    fs::remove_all(d);
+    FK_SKIP("running as root without setpriv: a mode-000 folder cannot be made unreadable");
+  }
+  std::string exe = std::getenv("FK_CLI_PATH") && *std::getenv("FK_CLI_PATH") ? std::getenv("FK_CLI_PATH") : FK_CLI_PATH;
+  fs::create_directories(d / "json");
+  fs::permissions(d / "json", fs::perms::all);  // writable by the user the command runs as
+  const std::string cmd =
+      as_user + exe + " detect " + (d / "photos").string() + kWeights + " --json " + (d / "json" / "out.json").string() + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = pclose(p);
+  fs::permissions(d / "photos" / "locked", fs::perms::owner_all);
+  const bool exited_1 = WIFEXITED(status) && WEXITSTATUS(status) == 1;
+  CHECK_MESSAGE(exited_1, out);
+  CHECK_MESSAGE(has(out, "facekit: " + (d / "photos" / "locked").string() + ": cannot read folder: Permission denied"), out);
+  CHECK_MESSAGE(has(out, "1 of 2 files could not be read"), out);
+  auto j = read_json(d / "json" / "out.json");
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["faces"].size() == 6);
+  CHECK(j[1]["path"] == (d / "photos" / "locked").string());
+  CHECK(has(j[1]["error"].get<std::string>(), "cannot read folder"));
+  fs::remove_all(d);
+}
+
+TEST_CASE("align: an output folder that cannot be created stops at once, a crop that cannot be written is counted as such") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data/faces or ../shared/data/mtcnn is absent");
+  }
+  fs::path d = scratch("align_unwritable");
+  fs::create_directories(d / "in" / "x");
+  fs::create_directories(d / "in" / "y");
+  for (const char* who : {"x", "y"})
+    for (const char* name : {"1.jpg", "2.jpg"}) fs::copy_file(kShared / "faces" / "multiface.jpg", d / "in" / who / name);
+  // the output folder is a file: one line, before any image is read
+  { std::ofstream(d / "out_file") << "in the way\n"; }
+  Run f = fk::test::run_cli("align " + (d / "in").string() + " " + (d / "out_file").string() + kWeights);
+  CHECK(f.code == 1);
+  CHECK_MESSAGE(has(f.out, (d / "out_file").string() + ": cannot create the output folder"), f.out);
+  CHECK_MESSAGE(!has(f.out, "1.jpg"), f.out);
+  // an identity's output folder blocked by a file: the run stops there, not once per image
+  fs::create_directories(d / "out");
+  { std::ofstream(d / "out" / "y") << "in the way\n"; }
+  Run b = fk::test::run_cli("align " + (d / "in").string() + " " + (d / "out").string() + kWeights);
+  CHECK(b.code == 1);
+  CHECK_MESSAGE(has(b.out, (d / "out" / "y").string() + ": cannot create the output folder"), b.out);
+  const std::string once = (d / "out" / "y").string() + ": cannot create";
+  CHECK_MESSAGE(b.out.find(once) == b.out.rfind(once), b.out);
+  // a crop's path taken by a folder: that write fails and is counted as not written, the others go on
+  fs::remove(d / "out" / "y");
+  fs::remove(d / "out" / "x" / "1.png");  // written by the run above
+  fs::create_directories(d / "out" / "x" / "1.png");
+  Run w = fk::test::run_cli("align " + (d / "in").string() + " " + (d / "out").string() + kWeights);
+  CHECK(w.code == 1);
+  CHECK_MESSAGE(has(w.out, "aligned 3 faces from 4 images"), w.out);
+  CHECK_MESSAGE(has(w.out, "0 unreadable, 1 not written"), w.out);
+  CHECK(fs::exists(d / "out" / "y" / "2.png"));
   fs::remove_all(d);
 }
