@@ -86,13 +86,12 @@ int run_identify(const IdentifyArgs& args) {
   models::Gallery g = models::load_gallery(args.gallery);
   FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
   models::EmbedderOptions eo;
-  eo.arch = g.meta.arch;
   eo.weights = args.weights;
   eo.weights_key = args.weights_key;
   eo.crop = args.crop.empty() ? g.meta.crop : args.crop;
   eo.flip = args.flip.empty() ? g.meta.flip : args.flip;
-  models::Embedder embedder(eo);
-  models::check_compatible(g, embedder.meta(), args.gallery);
+  std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
+  models::Embedder& embedder = *embedder_ptr;
   auto detector = make_detector(args.detector);
 
   std::vector<ImageFile> files = collect_images(args.photos);
@@ -105,7 +104,7 @@ int run_identify(const IdentifyArgs& args) {
     json entry;
     entry["path"] = file.path;
     try {
-      data::Image img = data::read_image(file.path);
+      data::Image img = read_input(file);
       auto faces = detector->detect(data::image_to_tensor(img));
       entry["width"] = img.width;
       entry["height"] = img.height;

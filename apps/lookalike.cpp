@@ -120,13 +120,12 @@ int run_lookalike(const LookalikeArgs& args) {
   models::Gallery g = models::load_gallery(args.gallery);
   FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
   models::EmbedderOptions eo;
-  eo.arch = g.meta.arch;
   eo.weights = args.weights;
   eo.weights_key = args.weights_key;
   eo.crop = g.meta.crop;
   eo.flip = g.meta.flip;
-  models::Embedder embedder(eo);
-  models::check_compatible(g, embedder.meta(), args.gallery);
+  std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
+  models::Embedder& embedder = *embedder_ptr;
   auto detector = make_detector(args.detector);
 
   data::Image img = data::read_image(args.photo);

@@ -89,9 +89,13 @@ static std::string closest(const std::string& name, std::vector<std::string> can
   return out;
 }
 
+// The first few keys quoted, then how many more: a whole model's keys (another architecture's file)
+// would make a message of many kilobytes.
+static constexpr size_t kKeysListed = 5;
 static std::string quoted_list(const std::vector<std::string>& keys) {
   std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "\"" : ", \"") + k + "\"";
+  for (size_t i = 0; i < keys.size() && i < kKeysListed; ++i) out += (out.empty() ? "\"" : ", \"") + keys[i] + "\"";
+  if (keys.size() > kKeysListed) out += " and " + std::to_string(keys.size() - kKeysListed) + " more";
   return out;
 }
 
@@ -388,7 +392,9 @@ IncompatibleKeys Module::load_state_dict(const StateDict& sd, bool strict) {
   if (strict && !result.unexpected_keys.empty())
     problems.push_back(std::to_string(result.unexpected_keys.size()) + " unexpected key(s): " +
                        quoted_list(result.unexpected_keys));
-  problems.insert(problems.end(), mismatches.begin(), mismatches.end());
+  const size_t shown = std::min(mismatches.size(), kKeysListed);
+  problems.insert(problems.end(), mismatches.begin(), mismatches.begin() + int64_t(shown));
+  if (mismatches.size() > shown) problems.push_back("and " + std::to_string(mismatches.size() - shown) + " more size mismatches");
   if (!problems.empty()) {
     std::string msg = "load_state_dict(" + type_name() + "): ";
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];

@@ -173,4 +173,18 @@ Tensor Embedder::embed(const std::vector<data::Image>& crops) {
 
 Tensor Embedder::embed(const data::Image& crop) { return embed(std::vector<data::Image>{crop}); }
 
+std::unique_ptr<Embedder> gallery_embedder(const Gallery& g, EmbedderOptions opts, const std::string& gallery_path) {
+  opts.arch = g.meta.arch;
+  std::unique_ptr<Embedder> embedder;
+  try {
+    embedder = std::make_unique<Embedder>(opts);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find(": weights do not fit ") == std::string::npos) throw;
+    throw Error(gallery_path + " was made with " + g.meta.arch + "; " + what);
+  }
+  check_compatible(g, embedder->meta(), gallery_path);
+  return embedder;
+}
+
 }  // namespace fk::models

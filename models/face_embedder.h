@@ -96,4 +96,10 @@ class Embedder {
   std::shared_ptr<Model> model_;
 };
 
+// The embedder for queries against gallery `g` (read from gallery_path): opts.arch set to the
+// gallery's; weights that do not fit that architecture are refused naming it ("<gallery> was made
+// with ir_small; <weights>: weights do not fit ir_small: 183 missing key(s): ..."), other settings
+// by check_compatible.
+std::unique_ptr<Embedder> gallery_embedder(const Gallery& g, EmbedderOptions opts, const std::string& gallery_path);
+
 }  // namespace fk::models

@@ -195,6 +195,20 @@ TEST_CASE("identify: a query made with other weights or another flip is refused,
   Run lw = fk::test::run_cli("lookalike " + photo + " --gallery " + (d / "other.npz").string() + kWeights + kDetector);
   CHECK(lw.code == 1);
   CHECK_MESSAGE(has(lw.out, "weights_sha256: gallery '"), lw.out);
+
+  // A gallery made with another architecture: one short line naming it, not every missing key.
+  g = fk::models::load_gallery(gallery().string());
+  g.meta.arch = "ir_50";
+  fk::models::save_gallery((d / "ir50.npz").string(), g);
+  for (const char* cmd : {"identify ", "lookalike "}) {
+    Run a = fk::test::run_cli(cmd + photo + " --gallery " + (d / "ir50.npz").string() + kWeights + kDetector);
+    CHECK(a.code == 1);
+    CHECK_MESSAGE(has(a.out, "facekit: " + (d / "ir50.npz").string() + " was made with ir_50; " + kCkpt.string() +
+                                 ": weights do not fit ir_50: "),
+                  a.out);
+    CHECK_MESSAGE(has(a.out, " more"), a.out);   // the key lists cut short
+    CHECK_MESSAGE(a.out.size() < 2000, a.out);   // was 12 KB
+  }
   fs::remove_all(d);
 }
 
