@@ -1,6 +1,7 @@
 // The training loop of `facekit train` (see trainer.h).
 #include "models/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -72,6 +73,35 @@ std::string config_text(const TrainConfig& c, const std::vector<std::string>& cl
     << "\nface_crop = " << c.face_crop << "\nseed = " << c.seed << "\nval_split = " << num(c.val_split) << "\nclasses = " << classes.size() << "\n";
   for (const auto& name : classes) s << "class = " << name << "\n";
   return s.str();
+}
+
+// What differs between two config_text()s, e.g. "lr = 0.1 then, 0.01 now; batch = 64 then, 32 now";
+// the class lists are summed up ("the identities differ: 10 then, 12 now").
+std::string config_difference(const std::string& before, const std::string& now) {
+  auto parse = [](const std::string& text, std::vector<std::string>& classes) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      const size_t eq = line.find(" = ");
+      if (eq == std::string::npos) continue;
+      std::string key = line.substr(0, eq), value = line.substr(eq + 3);
+      if (key == "class") classes.push_back(value);
+      else kv.emplace_back(key, value);
+    }
+    return kv;
+  };
+  std::vector<std::string> classes_then, classes_now;
+  const auto then = parse(before, classes_then), now_kv = parse(now, classes_now);
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+  for (const auto& [key, value] : now_kv) {
+    auto it = std::find_if(then.begin(), then.end(), [&](const auto& p) { return p.first == key; });
+    if (it == then.end()) add(key + " = " + value + " now, not recorded then");
+    else if (it->second != value && key != "classes") add(key + " = " + it->second + " then, " + value + " now");
+  }
+  if (classes_then != classes_now)
+    add("the identities differ: " + std::to_string(classes_then.size()) + " then, " + std::to_string(classes_now.size()) + " now");
+  return out.empty() ? "the file is not one this version writes" : out;
 }
 
 void check_config(TrainConfig& c) {
@@ -539,8 +569,8 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   double best_metric = -INFINITY;
   if (c.resume && fs::exists(last)) {
     std::string before = fs::exists(dir / "config.txt") ? data::read_file((dir / "config.txt").string()) : "";
-    FK_CHECK(before == cfg, (dir / "config.txt").string(),
-             ": the run was started with other settings or data; resume with the same options (or start a new --out)");
+    FK_CHECK(before == cfg, (dir / "config.txt").string(), ": the run was started with other settings or data (",
+             config_difference(before, cfg), "); resume with the same options (or start a new --out)");
     StateDict file = data::read_torch(last.string());
     model->load_state_dict(section(file, "model_state_dict"));
     StateDict hs = section(file, "head_state_dict");

@@ -126,6 +126,7 @@ TEST_CASE("train: a run killed mid-epoch and resumed ends exactly like an uninte
   CliRun other = fk::test::run_cli(common + (d / "b").string() + " --resume --weight-decay 0.001");
   CHECK(other.code == 1);
   CHECK_MESSAGE(has(other.out, "the run was started with other settings"), other.out);
+  CHECK_MESSAGE(has(other.out, "(weight_decay = 0.0005 then, 0.001 now)"), other.out);  // names the option
   CliRun again = fk::test::run_cli(common + (d / "a").string());
   CHECK(again.code == 1);
   CHECK_MESSAGE(has(again.out, "last.pth exists: pass --resume"), again.out);
