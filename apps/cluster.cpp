@@ -70,8 +70,8 @@ std::pair<std::string, std::string> identity_and_name(const ImageFile& f) {
   return {rel.begin()->string(), rest.string()};
 }
 
-Dataset from_gallery(const std::string& path) {
-  models::Gallery g = models::load_gallery(path);
+Dataset from_gallery(const std::string& path, bool allow_nonfinite) {
+  models::Gallery g = models::load_gallery(path, allow_nonfinite);
   Dataset ds;
   ds.embeddings = g.embeddings;
   for (int64_t r = 0; r < g.size(); ++r) {
@@ -171,7 +171,7 @@ int run_cluster(const ClusterArgs& args) {
   FK_CHECK(fs::exists(args.input), args.input, ": no such file or folder");
   const bool is_gallery = !fs::is_directory(args.input);
   if (!is_gallery) check_outside(args.input, {args.clean, args.rejected});
-  Dataset ds = is_gallery ? from_gallery(args.input) : from_folder(args);
+  Dataset ds = is_gallery ? from_gallery(args.input, args.embedder.allow_nonfinite) : from_folder(args);
 
   const std::vector<float> all = ds.embeddings.defined() ? ds.embeddings.to_vector<float>() : std::vector<float>{};
   const int64_t D = ds.embeddings.defined() ? ds.embeddings.size(1) : 0;
@@ -270,6 +270,7 @@ void add_cluster_command(CLI::App& app) {
   cmd->add_option("--weights", args->embedder.weights, "Folder input: its weights file");
   cmd->add_option("--weights-key", args->embedder.weights_key,
                   "Folder input: state dict nested in a training checkpoint, e.g. net_state_dict");
+  add_allow_nonfinite_flag(cmd, args->embedder.allow_nonfinite);
   cmd->add_option("--flip", args->embedder.flip, "Folder input: none, concat or sum (see `facekit embed --help`)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "concat", "sum"}));

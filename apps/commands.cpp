@@ -34,6 +34,11 @@ CLI::Validator finite_number() {
       "");
 }
 
+void add_allow_nonfinite_flag(CLI::App* cmd, bool& flag) {
+  cmd->add_flag("--allow-nonfinite", flag,
+                "Use weights (and galleries) even when they hold NaN or infinite values (refused by default)");
+}
+
 CLI::Validator device_name() {
   return CLI::Validator(
       [](std::string& s) -> std::string {

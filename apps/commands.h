@@ -17,6 +17,8 @@ int run_selected(CLI::App& app);
 CLI::Validator finite_number();
 // a device name: cpu, cuda or cuda:N (whether that device is present is checked when the run starts).
 CLI::Validator device_name();
+// --allow-nonfinite: weights (and galleries) holding NaN or Inf are refused unless it is given.
+void add_allow_nonfinite_flag(CLI::App* cmd, bool& flag);
 
 void add_demo_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);

@@ -111,6 +111,7 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--weights", args->embedder.weights, "Its weights file (.pt/.pth/.ckpt/.pkl/.npz)")->required();
   cmd->add_option("--weights-key", args->embedder.weights_key,
                   "State dict nested in a training checkpoint, e.g. net_state_dict");
+  add_allow_nonfinite_flag(cmd, args->embedder.allow_nonfinite);
   cmd->add_option("--out", args->out, "Gallery file to write (.npz, replaced atomically)")->required();
   cmd->add_option("--flip", args->embedder.flip,
                   "Also embed the mirror image: concat (f(x) ++ f(mirror x), MobileFaceNet's feature) or sum "

@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 struct GradCamArgs {
   std::string image, arch, weights, weights_key, layer, reference, out, method = "gradcam";
   int64_t class_index = -1;
-  bool no_detect = false, guided_relu = false;
+  bool no_detect = false, guided_relu = false, allow_nonfinite = false;
   DetectorFlags detector;
 };
 
@@ -88,7 +88,7 @@ int run_gradcam(const GradCamArgs& args) {
 
   models::ArchOptions arch_opts;
   arch_opts.features = !args.reference.empty();  // VGGFace2 nets: the 2048-d feature is the embedding
-  auto model = models::load_model(args.arch, args.weights, args.weights_key, arch_opts);
+  auto model = models::load_model(args.arch, args.weights, args.weights_key, arch_opts, args.allow_nonfinite);
   const std::string layer = args.layer.empty() ? models::default_layer(args.arch) : args.layer;
 
   FaceCrop face = face_crop(args.image, prep, detector.get());
@@ -156,6 +156,7 @@ void add_gradcam_command(CLI::App& app) {
       ->required();
   cmd->add_option("--weights-key", args->weights_key,
                   "Nested state dict inside the weights file, e.g. net_state_dict for MobileFaceNet checkpoints");
+  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
   cmd->add_option("--layer", args->layer,
                   "Module whose output is explained, dotted as in the state dict (default: the architecture's last "
                   "convolutional stage, e.g. layer4.2.conv3 for resnet50_vggface2, conv2 for mobilefacenet)");

@@ -50,6 +50,7 @@ struct IdentifyArgs {
   std::string match = "nearest";
   double threshold = kDefaultThreshold;
   std::string draw, json_out;
+  bool allow_nonfinite = false;
   DetectorFlags detector;
 };
 
@@ -83,11 +84,12 @@ std::string score_text(double s) {
 }
 
 int run_identify(const IdentifyArgs& args) {
-  models::Gallery g = models::load_gallery(args.gallery);
+  models::Gallery g = models::load_gallery(args.gallery, args.allow_nonfinite);
   FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
   models::EmbedderOptions eo;
   eo.weights = args.weights;
   eo.weights_key = args.weights_key;
+  eo.allow_nonfinite = args.allow_nonfinite;
   eo.crop = args.crop.empty() ? g.meta.crop : args.crop;
   eo.flip = args.flip.empty() ? g.meta.flip : args.flip;
   std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
@@ -173,6 +175,7 @@ void add_identify_command(CLI::App& app) {
                   "The recognition weights the gallery was made with (checked against its SHA-256)")
       ->required();
   cmd->add_option("--weights-key", args->weights_key, "State dict nested in a training checkpoint, e.g. net_state_dict");
+  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
   cmd->add_option("--threshold", args->threshold,
                   "Cosine score from which a face is named; below it the face is unknown. The default suits "
                   "MobileFaceNet (CASIA) with flip concat: same person 0.54-0.98, other people 0.04-0.28 in our tests")

@@ -34,6 +34,7 @@ struct LookalikeArgs {
   std::string photo, gallery, weights, weights_key, out;
   int64_t top = 5;
   bool json = false;
+  bool allow_nonfinite = false;
   DetectorFlags detector;
 };
 
@@ -117,11 +118,12 @@ data::Image side_by_side(const data::Image& query, const std::vector<data::Image
 }
 
 int run_lookalike(const LookalikeArgs& args) {
-  models::Gallery g = models::load_gallery(args.gallery);
+  models::Gallery g = models::load_gallery(args.gallery, args.allow_nonfinite);
   FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
   models::EmbedderOptions eo;
   eo.weights = args.weights;
   eo.weights_key = args.weights_key;
+  eo.allow_nonfinite = args.allow_nonfinite;
   eo.crop = g.meta.crop;
   eo.flip = g.meta.flip;
   std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
@@ -173,6 +175,7 @@ void add_lookalike_command(CLI::App& app) {
                   "The recognition weights the gallery was made with (checked against its SHA-256)")
       ->required();
   cmd->add_option("--weights-key", args->weights_key, "State dict nested in a training checkpoint, e.g. net_state_dict");
+  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
   cmd->add_option("--top", args->top, "How many identities to list")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--out", args->out,
                   "Write a side-by-side PNG: the query face, the best image of each top identity, scores and a bar chart");

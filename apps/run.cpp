@@ -22,7 +22,7 @@ namespace {
 struct RunArgs {
   std::string arch, weights, weights_key, input, output, head;
   int64_t classify = 0;
-  bool features = false, train_mode = false;
+  bool features = false, train_mode = false, allow_nonfinite = false;
 };
 
 std::string expected_input(const models::ArchInfo& a) {
@@ -37,7 +37,7 @@ int run_model(const RunArgs& args) {
   opts.num_classes = args.classify;
   opts.features = args.features;
   if (!args.head.empty()) opts.head = args.head;
-  std::shared_ptr<models::Model> model = models::load_model(args.arch, args.weights, args.weights_key, opts);
+  std::shared_ptr<models::Model> model = models::load_model(args.arch, args.weights, args.weights_key, opts, args.allow_nonfinite);
 
   Tensor x = data::read_npy(args.input);
   if (x.dtype() == DType::Float64) x = x.to(DType::Float32);
@@ -71,6 +71,7 @@ void add_run_command(CLI::App& app) {
       ->required();
   cmd->add_option("--weights-key", args->weights_key,
                   "Use the state dict nested under this key (e.g. net_state_dict of a training checkpoint)");
+  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
   cmd->add_option("--input", args->input, "Input .npy: float32 (N, C, H, W), already preprocessed")->required();
   cmd->add_option("--output", args->output,
                   "Output .npz, one array per output: embedding, logits, features, prob, reg, landmarks")

@@ -8,6 +8,7 @@
 #include "data/align.h"
 #include "data/sha256.h"
 #include "data/weights.h"
+#include "tensor/finite.h"
 #include "tensor/cpu_allocator.h"
 #include "tensor/error.h"
 
@@ -112,11 +113,16 @@ data::Image mirror(const data::Image& img) {
 }
 
 std::shared_ptr<Model> load_model(const std::string& arch_name, const std::string& weights_path,
-                                  const std::string& key, ArchOptions opts) {
+                                  const std::string& key, ArchOptions opts, bool allow_nonfinite) {
   const ArchInfo& arch = find_architecture(arch_name);
   std::shared_ptr<Model> model;
   {
     StateDict weights = select_weights(data::read_weights(weights_path), key);
+    if (!allow_nonfinite) {
+      const NonFiniteEntries bad = count_nonfinite(weights);
+      FK_CHECK(bad.count == 0, weights_path, ": ", bad.count, " non-finite value", bad.count == 1 ? "" : "s",
+               " (NaN or Inf), the first in '", bad.first_key, "'; --allow-nonfinite loads them anyway");
+    }
     if (arch.infer_options) {
       // what the file implies, for the options left at their defaults
       ArchOptions inferred = opts;
@@ -146,7 +152,7 @@ Embedder::Embedder(const EmbedderOptions& opts) : opts_(opts) {
   if (!opts.crop.empty()) prep_ = with_crop(prep_, opts.crop);
   ArchOptions arch_opts;
   arch_opts.features = true;  // the VGGFace2 nets: the 2048-d pooled feature, not the logits
-  model_ = load_model(opts.arch, opts.weights, opts.weights_key, arch_opts);
+  model_ = load_model(opts.arch, opts.weights, opts.weights_key, arch_opts, opts.allow_nonfinite);
   meta_ = {opts.arch, data::sha256_file(opts.weights), prep_.crop, prep_.describe(), opts.flip};
 }
 

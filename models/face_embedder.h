@@ -58,9 +58,11 @@ data::Image mirror(const data::Image& img);
 // An architecture with its weights, strictly loaded, in eval mode. `key` picks a nested state dict
 // (a training checkpoint's "net_state_dict"); DataParallel's "module." prefix is stripped. Options
 // implied by the file (classifier size, head layout) fill the ones left at their defaults. Throws
-// one line naming the file when the weights do not fit.
+// one line naming the file when the weights do not fit, and when they hold NaN or infinite values
+// ("<file>: 3 non-finite values (NaN or Inf), the first in 'fc.weight'; --allow-nonfinite loads them
+// anyway") unless allow_nonfinite.
 std::shared_ptr<Model> load_model(const std::string& arch, const std::string& weights_path,
-                                  const std::string& key = "", ArchOptions opts = {});
+                                  const std::string& key = "", ArchOptions opts = {}, bool allow_nonfinite = false);
 
 struct EmbedderOptions {
   std::string arch;
@@ -69,6 +71,7 @@ struct EmbedderOptions {
   std::string crop;         // "" = the architecture's default (default_preprocess)
   std::string flip = "none";  // "none", "concat" (f(x) ++ f(mirror x)) or "sum" (f(x) + f(mirror x))
   int64_t batch_size = 32;
+  bool allow_nonfinite = false;  // load weights holding NaN / Inf (see load_model)
 };
 
 class Embedder {

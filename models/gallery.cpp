@@ -11,6 +11,7 @@
 #include "data/zip.h"
 #include "tensor/creation.h"
 #include "tensor/error.h"
+#include "tensor/finite.h"
 
 namespace fk::models {
 
@@ -56,7 +57,7 @@ void save_gallery(const std::string& path, const Gallery& g) {
   data::write_file_atomic(path, zip.finish());
 }
 
-Gallery load_gallery(const std::string& path) {
+Gallery load_gallery(const std::string& path, bool allow_nonfinite) {
   data::ZipReader zip = data::ZipReader::open(path);
   auto member = [&](const std::string& name) {
     FK_CHECK(zip.contains(name + ".npy"), path, ": not a facekit gallery (no '", name,
@@ -80,6 +81,13 @@ Gallery load_gallery(const std::string& path) {
            shape_str(g.embeddings.shape()));
   FK_CHECK(g.embeddings.size(0) == g.size() && g.paths.size() == g.labels.size(), path, ": ",
            g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
+  if (!allow_nonfinite) {
+    const NonFinite bad = count_nonfinite(g.embeddings);
+    FK_CHECK(bad.count == 0, path, ": ", bad.count, " non-finite value", bad.count == 1 ? "" : "s",
+             " (NaN or Inf) in the embeddings, the first in the row of '",
+             g.paths[size_t(bad.first / std::max<int64_t>(1, g.embeddings.size(1)))],
+             "'; --allow-nonfinite uses the gallery anyway");
+  }
   return g;
 }
 

@@ -41,9 +41,10 @@ struct Gallery {
 
 // Writes atomically (an existing gallery is replaced whole or kept). Checks the sizes agree.
 void save_gallery(const std::string& path, const Gallery& g);
-// Reads and validates (members present, sizes agree, float32 2-D embeddings); one-line errors naming
-// the file.
-Gallery load_gallery(const std::string& path);
+// Reads and validates (members present, sizes agree, float32 2-D embeddings, and unless
+// allow_nonfinite every embedding finite: "<file>: 2 non-finite values (NaN or Inf) in the embeddings,
+// the first in the row of 'obama/1.jpg'"); one-line errors naming the file.
+Gallery load_gallery(const std::string& path, bool allow_nonfinite = false);
 // Throws "<gallery_path> was made with other settings than this query: <differences>".
 void check_compatible(const Gallery& g, const GalleryMeta& query, const std::string& gallery_path);
 

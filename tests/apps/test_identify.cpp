@@ -209,6 +209,21 @@ TEST_CASE("identify: a query made with other weights or another flip is refused,
     CHECK_MESSAGE(has(a.out, " more"), a.out);   // the key lists cut short
     CHECK_MESSAGE(a.out.size() < 2000, a.out);   // was 12 KB
   }
+
+  // A gallery holding NaN: refused naming the count and the first row's image, unless --allow-nonfinite.
+  g = fk::models::load_gallery(gallery().string());
+  g.embeddings = g.embeddings.clone();
+  g.embeddings.data<float>()[g.embeddings.size(1) + 3] = NAN;  // row 1
+  fk::models::save_gallery((d / "nan.npz").string(), g);
+  Run n = fk::test::run_cli("identify " + photo + " --gallery " + (d / "nan.npz").string() + kWeights + kDetector);
+  CHECK(n.code == 1);
+  CHECK_MESSAGE(has(n.out, (d / "nan.npz").string() + ": 1 non-finite value (NaN or Inf) in the embeddings, the first in "
+                               "the row of '" + g.paths[1] + "'; --allow-nonfinite uses the gallery anyway"),
+                n.out);
+  Run na = fk::test::run_cli("identify " + photo + " --allow-nonfinite --gallery " + (d / "nan.npz").string() + kWeights +
+                             kDetector);
+  CHECK_MESSAGE(!has(na.out, "non-finite"), na.out);
+  CHECK_MESSAGE(na.code == 0, na.out);
   fs::remove_all(d);
 }
 

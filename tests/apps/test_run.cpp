@@ -106,3 +106,37 @@ TEST_CASE("run: unknown architecture lists the known ones") {
   CHECK_MESSAGE(has(r.out, "unknown architecture 'resnet9000' (expected one of: "), r.out);
   CHECK(has(r.out, "mobilefacenet"));
 }
+
+TEST_CASE("run: weights holding NaN or Inf are refused with the count and the first key, --allow-nonfinite loads them") {
+  fs::path d = scratch("run_nonfinite");
+  auto m = fk::models::create("pnet");
+  fk::test::det_fill(*m);
+  fk::StateDict sd = m->state_dict();
+  std::string second_key;
+  int i = 0;
+  for (auto& [k, t] : sd) {
+    Tensor c = t.clone();
+    if (i == 1) {
+      second_key = k;
+      c.data<float>()[0] = NAN;
+      c.data<float>()[1] = INFINITY;
+    }
+    if (i == 3) c.data<float>()[0] = -INFINITY;
+    sd.set(k, c);
+    ++i;
+  }
+  fk::data::write_torch((d / "bad.pt").string(), sd);
+  fk::data::write_npy((d / "x.npy").string(), fk::zeros({1, 3, 12, 12}));
+  const std::string common = "run --arch pnet --weights " + (d / "bad.pt").string() + " --input " +
+                             (d / "x.npy").string() + " --output " + (d / "o.npz").string();
+  Run r = fk::test::run_cli(common);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, (d / "bad.pt").string() + ": 3 non-finite values (NaN or Inf), the first in '" + second_key +
+                               "'; --allow-nonfinite loads them anyway"),
+                r.out);
+  CHECK(!fs::exists(d / "o.npz"));
+  Run allowed = fk::test::run_cli(common + " --allow-nonfinite");
+  CHECK_MESSAGE(allowed.code == 0, allowed.out);
+  CHECK(fs::exists(d / "o.npz"));
+  fs::remove_all(d);
+}
