@@ -109,6 +109,11 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr-gamma", c.lr_gamma, "Factor at each milestone")->capture_default_str();
   cmd->add_option("--warmup", c.warmup_epochs, "Epochs of linear warm-up from lr/10")->capture_default_str();
   cmd->add_option("--clip-grad", c.clip_grad_norm, "Clip the gradient norm to this (0: no clipping)")->capture_default_str();
+  cmd->add_option("--max-bad", c.max_bad,
+                  "Largest fraction of training images that may be unreadable (each is reported once and listed in "
+                  "OUT/skipped.txt); more stops the run")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--val", c.val, "Validation folder with the same identities: top-1 accuracy each epoch");
   cmd->add_option("--val-pairs", c.val_pairs, "Or a pairs file (LFW pairs.txt or CSV): 10-fold verification accuracy");
   cmd->add_option("--val-images", c.val_images, "Images folder of --val-pairs (default: the pairs file's folder)");

@@ -131,7 +131,8 @@ DataLoader::Prepared DataLoader::make_batch(int64_t generation, int64_t batch) c
       out.batch.indices.push_back(index);
       out.loaded += 1;
     } catch (const std::exception& e) {
-      out.skipped.push_back((s.path.empty() ? "sample " + std::to_string(index) : s.path) + ": " + e.what());
+      const std::string what = e.what(), who = s.path.empty() ? "sample " + std::to_string(index) : s.path;
+      out.skipped.push_back(what.rfind(who + ": ", 0) == 0 ? what : who + ": " + what);  // the path once
     } catch (...) {  // not a std::exception (a Dataset subclass's own): an error of the run, not a skip
       out.error = "DataLoader: sample " + (s.path.empty() ? std::to_string(index) : s.path) +
                   ": the dataset threw something that is not a std::exception";

@@ -645,6 +645,35 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     return ck;
   };
 
+  // Unreadable training images: each reported once per run (a resumed run reads the list back) and
+  // listed in skipped.txt; more than --max-bad of the training set stops the run.
+  const fs::path skipped_txt = dir / "skipped.txt";
+  std::vector<std::string> bad_files;
+  std::set<std::string> bad_seen;
+  if (c.resume && fs::exists(skipped_txt)) {
+    std::istringstream in(data::read_file(skipped_txt.string()));
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && bad_seen.insert(line).second) bad_files.push_back(line);
+  }
+  auto note_skipped = [&](int64_t& count_this_epoch) {
+    bool grew = false;
+    for (const auto& s : loader.take_skipped()) {
+      ++count_this_epoch;
+      if (!bad_seen.insert(s).second) continue;
+      bad_files.push_back(s);
+      message("skipped " + s);
+      grew = true;
+    }
+    if (!grew) return;
+    std::string text;
+    for (const auto& s : bad_files) text += s + "\n";
+    data::write_file_atomic(skipped_txt.string(), text);
+    const double limit = c.max_bad * double(train_set->size());
+    FK_CHECK(double(bad_files.size()) <= limit, "train: ", bad_files.size(), " of ", train_set->size(),
+             " training images could not be read, more than --max-bad ", num(c.max_bad * 100), " %; they are listed in ",
+             skipped_txt.string());
+  };
+
   for (int64_t epoch = start_epoch; epoch < c.epochs; ++epoch) {
     model->train();
     if (head) head->train();
@@ -652,13 +681,14 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     loader.start_epoch(epoch);
     data::Batch batch;
     double loss_sum = 0;
-    int64_t right = 0, seen = 0, step = 0;
+    int64_t right = 0, seen = 0, step = 0, skipped_this_epoch = 0;
     double loader_wait = 0;  // seconds this thread waited for batches
     const auto t0 = Clock::now();
     for (;;) {
       const auto w0 = Clock::now();
       const bool more = loader.next(batch);
       loader_wait += std::chrono::duration<double>(Clock::now() - w0).count();
+      note_skipped(skipped_this_epoch);
       if (!more) break;
       // dropout draws depend on (seed, epoch, step) only, so a resumed run draws the same masks
       manual_seed(data::hash_seed({c.seed, uint64_t(epoch), uint64_t(step), 0x64726f70ULL}));
@@ -709,8 +739,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
       }
       if (c.abort_after_steps >= 0 && total_steps_done >= c.abort_after_steps) std::_Exit(137);  // a simulated crash
     }
-    std::vector<std::string> skipped = loader.take_skipped();
-    for (const auto& s : skipped) message("skipped " + s);
+    note_skipped(skipped_this_epoch);
     FK_CHECK(seen > 0, c.data, ": no image of epoch ", epoch + 1, " could be used");
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -722,7 +751,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     if (is_best) best_metric = metric;
     h.lr.push_back(lr), h.train_loss.push_back(train_loss), h.train_accuracy.push_back(double(right) / double(seen));
     h.val_accuracy.push_back(val_acc), h.images_per_second.push_back(double(seen) / secs), h.seconds.push_back(secs);
-    h.skipped.push_back(double(skipped.size())), h.best.push_back(is_best ? 1 : 0), h.loader_wait.push_back(loader_wait);
+    h.skipped.push_back(double(skipped_this_epoch)), h.best.push_back(is_best ? 1 : 0), h.loader_wait.push_back(loader_wait);
     sched->step();
 
     save(epoch + 1);

@@ -79,6 +79,9 @@ struct TrainConfig {
   bool resume = false;
   uint64_t seed = 0;
   int64_t workers = 2;
+  // the largest fraction of the training images that may be unreadable; more stops the run (each is
+  // reported once and listed in <out>/skipped.txt)
+  double max_bad = 0.01;
   int64_t abort_after_steps = -1;  // testing aid: exit the process abruptly after this many steps
 };
 

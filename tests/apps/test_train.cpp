@@ -6,6 +6,7 @@
 // `facekit run` loads), and the one-line errors for bad settings.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -48,7 +49,7 @@ TEST_CASE("train: --help names the options of the issue") {
   CHECK_MESSAGE(r.code == 0, r.out);
   for (const char* opt : {"--data", "--arch", "--head", "arcface", "cosface", "sphereface", "softmax", "focal",
                           "--center-loss", "--epochs", "--batch", "--lr", "--val", "--val-pairs", "--pretrained",
-                          "--freeze-backbone", "--out", "--resume", "--device"})
+                          "--freeze-backbone", "--out", "--resume", "--device", "--max-bad"})
     CHECK_MESSAGE(has(r.out, opt), opt);
 }
 
@@ -241,10 +242,11 @@ TEST_CASE("train: --face-crop cuts faces out of photos, unreadable images are sk
   { std::ofstream(data / "obama" / "broken.jpg") << "not a jpeg"; }
   CliRun r = fk::test::run_cli("train --data " + data.string() + " --face-crop --mtcnn-weights " +
                                (shared / "mtcnn").string() +
-                               " --arch ir_small --head softmax --epochs 1 --batch 5 --lr 0.01 --workers 2 --out " +
+                               " --arch ir_small --head softmax --epochs 1 --batch 5 --lr 0.01 --workers 2 --max-bad 0.2 --out " +
                                (d / "run").string());
   REQUIRE_MESSAGE(r.code == 0, r.out);
   CHECK_MESSAGE(has(r.out, "skipped " + (data / "obama" / "broken.jpg").string()), r.out);
+  CHECK(has(fk::data::read_file((d / "run" / "skipped.txt").string()), (data / "obama" / "broken.jpg").string() + ": "));
   auto m = read_metrics(d / "run");
   REQUIRE(m.size() == 1);
   CHECK(m[0]["skipped_images"] == 1);
@@ -269,5 +271,48 @@ TEST_CASE("train: --device is checked before anything is read, in one line") {
                                                          : "facekit: train: --device cuda:99: there is no CUDA device 99";
   CHECK_MESSAGE(has(far.out, want), far.out);
   CHECK_FALSE(fs::exists(d / "run"));  // refused before the run folder was made
+  fs::remove_all(d);
+}
+
+TEST_CASE("train: unreadable images are reported once per run, listed in skipped.txt, and over --max-bad stop the run") {
+  fs::path d = scratch("train_max_bad");
+  fs::path data = synthetic(d / "faces", 3, 10);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(data / "train"))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 12);
+  int corrupt = 0;
+  for (size_t i = 0; i < files.size(); i += 4, ++corrupt) std::ofstream(files[i], std::ios::trunc) << "not an image";
+  int64_t batch = 4;  // one that divides the set, so that drop_last leaves no image out of an epoch
+  for (int64_t b : {10, 8, 7, 6, 5})
+    if (int64_t(files.size()) % b == 0) {
+      batch = b;
+      break;
+    }
+  REQUIRE(int64_t(files.size()) % batch == 0);
+  const std::string common = "train --data " + (data / "train").string() + " --arch ir_small --head softmax --epochs 2 --batch " +
+                             std::to_string(batch) + " --lr 0.01 --workers 2 --out ";
+  // the default (1 %): stopped with the count, the list written
+  CliRun stop = fk::test::run_cli(common + (d / "a").string());
+  CHECK(stop.code == 1);
+  CHECK_MESSAGE(has(stop.out, "training images could not be read, more than --max-bad 1 %; they are listed in " +
+                                  (d / "a" / "skipped.txt").string()),
+                stop.out);
+  CHECK(fs::exists(d / "a" / "skipped.txt"));
+  // allowed: two epochs, each bad file reported once, skipped.txt lists each once
+  CliRun ok = fk::test::run_cli(common + (d / "b").string() + " --max-bad 0.5");
+  REQUIRE_MESSAGE(ok.code == 0, ok.out);
+  const std::string listed = fk::data::read_file((d / "b" / "skipped.txt").string());
+  for (size_t i = 0; i < files.size(); i += 4) {
+    const std::string line = "skipped " + files[i].string() + ": ";
+    CHECK_MESSAGE(ok.out.find(line) != std::string::npos, ok.out);
+    CHECK_MESSAGE(ok.out.find(line) == ok.out.rfind(line), ok.out);  // once, not once per epoch
+    CHECK(listed.find(files[i].string() + ": ") != std::string::npos);
+  }
+  CHECK(std::count(listed.begin(), listed.end(), '\n') == corrupt);
+  auto m = read_metrics(d / "b");
+  REQUIRE(m.size() == 2);
+  CHECK(m[1]["skipped_images"] == corrupt);  // still counted in every epoch's metrics
   fs::remove_all(d);
 }
