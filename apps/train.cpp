@@ -140,6 +140,9 @@ void add_train_command(CLI::App& app) {
                   "memory); checkpoints are the same files either way, and --resume may change the device")
       ->capture_default_str()
       ->check(device_name());
+  cmd->add_option("--nan-gradient-steps", c.nan_gradient_steps,
+                  "Testing aid: put a NaN into a gradient at each of the run's first N steps")
+      ->group("");
   cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
       ->group("");  // hidden
   on_run(cmd, [args]() { return run_train(*args); });

@@ -30,6 +30,8 @@
 #include "models/verification.h"
 #include "models/zoo.h"
 #include "tensor/error.h"
+#include "tensor/finite.h"
+#include "tensor/reduce.h"
 #include "tensor/random.h"
 
 namespace fk::models {
@@ -102,6 +104,20 @@ std::string config_difference(const std::string& before, const std::string& now)
   if (classes_then != classes_now)
     add("the identities differ: " + std::to_string(classes_then.size()) + " then, " + std::to_string(classes_now.size()) + " now");
   return out.empty() ? "the file is not one this version writes" : out;
+}
+
+// Whether every gradient the optimiser would apply is finite: exactly on the CPU, through a sum per
+// tensor on a GPU (a sum that overflows counts as non-finite: that run is diverging too).
+constexpr int64_t kMaxNonfiniteSteps = 5;
+bool gradients_finite(optim::Optimizer& opt) {
+  for (const auto& g : opt.param_groups())
+    for (const auto& [name, p] : g.params) {
+      const Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      if (grad.device().is_cpu() ? count_nonfinite(grad).count != 0 : !std::isfinite(ops::sum(grad).item()))
+        return false;
+    }
+  return true;
 }
 
 void check_config(TrainConfig& c) {
@@ -613,8 +629,24 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   if (int64_t(train_set->size()) < c.batch) lo.drop_last = false;
   data::DataLoader loader(train_set, make_pipeline(c, prep, true, finder), lo);
   const int64_t steps = loader.batches_per_epoch();
-  int64_t total_steps_done = 0;
+  int64_t total_steps_done = 0, nonfinite_in_a_row = 0;
   const std::string val_kind = val.kind;
+
+  // What the run folder can be resumed from, for the messages that stop a run.
+  auto last_good = [&](int64_t epoch) {
+    return fs::exists(last) ? last.string() + " (after epoch " + std::to_string(epoch) + ")"
+                            : std::string("none (no epoch finished)");
+  };
+  // A checkpoint is only written when every value in it is finite (a diverged run once saved a
+  // backbone.pth whose BatchNorm running_var was infinite, and named such a last.pth as good).
+  auto check_finite = [&](const StateDict& sd, const std::string& what, int64_t epochs_done) {
+    const NonFiniteEntries bad = count_nonfinite(sd);
+    if (bad.count == 0) return;
+    throw Error("train: after epoch " + std::to_string(epochs_done) + " the " + what + " holds " +
+                std::to_string(bad.count) + " non-finite value" + (bad.count == 1 ? "" : "s") + " (first in '" +
+                bad.first_key + "'); stopped without writing a checkpoint. Last good checkpoint: " +
+                last_good(epochs_done - 1));
+  };
 
   auto save = [&](int64_t epochs_done) {
     StateDict hs;
@@ -633,12 +665,16 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     auto names = History::names();
     auto fields = h.all();
     for (size_t i = 0; i < names.size(); ++i) t.set("history." + names[i], vec(*fields[i]));
+    const StateDict model_sd = to_device(model->state_dict(), cpu), optim_sd = to_device(opt->state_dict(), cpu);
+    check_finite(model_sd, "model (weights and BatchNorm statistics)", epochs_done);
+    check_finite(hs, "head", epochs_done);
+    check_finite(optim_sd, "optimiser state", epochs_done);
     data::TorchCheckpoint ck = {{"epoch", epochs_done},
                                 {"arch", c.arch},
                                 {"head", c.head},
-                                {"model_state_dict", to_device(model->state_dict(), cpu)},
+                                {"model_state_dict", model_sd},
                                 {"head_state_dict", hs},
-                                {"optim_state_dict", to_device(opt->state_dict(), cpu)},
+                                {"optim_state_dict", optim_sd},
                                 {"scheduler_state_dict", sched->state_dict()},
                                 {"trainer", t}};
     data::write_torch_checkpoint(last.string(), ck);
@@ -706,11 +742,9 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
       if (center) loss = add(loss, mul(center->forward(out, labels), c.center_loss));
       const double value = loss.item();
       if (!std::isfinite(value)) {
-        std::string kept = fs::exists(last) ? last.string() + " (after epoch " + std::to_string(epoch) + ")"
-                                            : std::string("none (no epoch finished)");
         throw Error("train: the loss is " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
                     std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " + std::to_string(steps) +
-                    " (lr " + num(lr) + "); stopped. Last good checkpoint: " + kept);
+                    " (lr " + num(lr) + "); stopped. Last good checkpoint: " + last_good(epoch));
       }
       opt->zero_grad();
       if (center) center->zero_grad();
@@ -721,7 +755,24 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
           for (const auto& [n, p] : g.params) ps.push_back(p);
         optim::clip_grad_norm_(ps, c.clip_grad_norm);
       }
-      opt->step();
+      if (total_steps_done < c.nan_gradient_steps) {  // testing aid: what an overflow would leave
+        Tensor g = opt->param_groups()[0].params[0].second.grad();
+        ops::fill_(g, NAN);
+      }
+      // a step whose gradients hold NaN or Inf is skipped (as mixed-precision trainers do) and counted;
+      // kMaxNonfiniteSteps of them in a row stop the run
+      if (!gradients_finite(*opt)) {
+        ++nonfinite_in_a_row;
+        message("epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                ": non-finite gradients, the step is skipped (" + std::to_string(nonfinite_in_a_row) + " in a row)");
+        if (nonfinite_in_a_row >= kMaxNonfiniteSteps)
+          throw Error("train: " + std::to_string(nonfinite_in_a_row) + " steps in a row had non-finite gradients, the last at epoch " +
+                      std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " (lr " + num(lr) +
+                      "); stopped. Last good checkpoint: " + last_good(epoch));
+      } else {
+        nonfinite_in_a_row = 0;
+        opt->step();
+      }
       if (center && c.center_alpha > 0) center->update_centers(out.detach(), labels);
 
       Tensor pred = argmax(logits.detach(), 1).to(Device::cpu()).contiguous();

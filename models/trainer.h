@@ -82,6 +82,7 @@ struct TrainConfig {
   // the largest fraction of the training images that may be unreadable; more stops the run (each is
   // reported once and listed in <out>/skipped.txt)
   double max_bad = 0.01;
+  int64_t nan_gradient_steps = 0;  // testing aid: these many steps from the start get a NaN gradient
   int64_t abort_after_steps = -1;  // testing aid: exit the process abruptly after this many steps
 };
 

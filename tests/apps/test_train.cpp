@@ -17,6 +17,7 @@
 #include "data/npy.h"
 #include "data/synthetic_faces.h"
 #include "data/weights.h"
+#include "tensor/finite.h"
 #include "test_util.h"
 
 namespace {
@@ -314,5 +315,39 @@ TEST_CASE("train: unreadable images are reported once per run, listed in skipped
   auto m = read_metrics(d / "b");
   REQUIRE(m.size() == 2);
   CHECK(m[1]["skipped_images"] == corrupt);  // still counted in every epoch's metrics
+  fs::remove_all(d);
+}
+
+TEST_CASE("train: divergence never leaves a checkpoint with non-finite values, steps with NaN gradients are skipped") {
+  fs::path d = scratch("train_nonfinite");
+  fs::path data = synthetic(d / "faces", 4, 14);
+  const std::string common = "train --data " + (data / "train").string() +
+                             " --arch ir_small --head cosface --batch 8 --workers 2 --schedule none --out ";
+  // the issue's runs: an lr of 1e4 left an infinite BatchNorm running_var in backbone.pth (exit 0), 1e8
+  // with warm-up named a last.pth of 272 infinite values as the last good checkpoint
+  CliRun big = fk::test::run_cli(common + (d / "a").string() + " --lr 1e4 --epochs 3");
+  CHECK(big.code == 1);
+  const bool stopped = has(big.out, "non-finite value") || has(big.out, "the loss is");
+  CHECK_MESSAGE(stopped, big.out);
+  CliRun huge = fk::test::run_cli(common + (d / "b").string() + " --lr 1e8 --warmup 4 --epochs 6");
+  CHECK(huge.code == 1);
+  for (const fs::path& run : {d / "a", d / "b"})
+    for (const char* file : {"last.pth", "best.pth", "backbone.pth"})
+      if (fs::exists(run / file)) {
+        const fk::NonFiniteEntries bad = fk::count_nonfinite(fk::data::read_torch((run / file).string()));
+        CHECK_MESSAGE(bad.count == 0, (run / file).string() << ": " << bad.count << " non-finite, first " << bad.first_key);
+      }
+  // NaN gradients (the testing aid puts one into a weight's gradient): skipped and counted, the run
+  // goes on after 3; 5 in a row stop it, naming the last good checkpoint
+  CliRun three = fk::test::run_cli(common + (d / "c").string() + " --lr 0.05 --epochs 1 --nan-gradient-steps 3");
+  CHECK_MESSAGE(three.code == 0, three.out);
+  CHECK_MESSAGE(has(three.out, "epoch 1, step 3: non-finite gradients, the step is skipped (3 in a row)"), three.out);
+  CHECK(!has(three.out, "step 4: non-finite"));
+  CHECK(fk::count_nonfinite(fk::data::read_torch((d / "c" / "last.pth").string())).count == 0);
+  CliRun five = fk::test::run_cli(common + (d / "e").string() + " --lr 0.05 --epochs 1 --nan-gradient-steps 5");
+  CHECK(five.code == 1);
+  CHECK_MESSAGE(has(five.out, "train: 5 steps in a row had non-finite gradients, the last at epoch 1, step 5"), five.out);
+  CHECK_MESSAGE(has(five.out, "Last good checkpoint: none (no epoch finished)"), five.out);
+  CHECK(!fs::exists(d / "e" / "last.pth"));
   fs::remove_all(d);
 }
