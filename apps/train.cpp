@@ -143,6 +143,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--nan-gradient-steps", c.nan_gradient_steps,
                   "Testing aid: put a NaN into a gradient at each of the run's first N steps")
       ->group("");
+  cmd->add_option("--abort-before-write", c.abort_before_write,
+                  "Testing aid: FILE@EPOCH (best.pth, backbone.pth or metrics.jsonl): exit abruptly just before that write")
+      ->group("");
   cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
       ->group("");  // hidden
   on_run(cmd, [args]() { return run_train(*args); });

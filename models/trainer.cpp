@@ -2,16 +2,20 @@
 #include "models/trainer.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include <signal.h>
 
 #include "autograd/node.h"
 #include "cuda/runtime.h"
@@ -118,6 +122,22 @@ bool gradients_finite(optim::Optimizer& opt) {
         return false;
     }
   return true;
+}
+
+// Temporary files of atomic writes (<name>.tmp.<pid>) left by a process that died mid-write; a live
+// process's (a second run writing here) are left alone.
+void remove_stale_temporaries(const fs::path& dir, const std::function<void(const std::string&)>& message) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 == name.size()) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    if (::kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;  // that process is still there
+    std::error_code rm_ec;
+    if (fs::remove(e.path(), rm_ec)) message("removed " + e.path().string() + " (left by a run that died while writing)");
+  }
 }
 
 void check_config(TrainConfig& c) {
@@ -578,6 +598,7 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   // ---- run folder, resume
   fs::path dir(c.out);
   fs::create_directories(dir);
+  remove_stale_temporaries(dir, message);
   const std::string cfg = config_text(c, all->classes());
   const fs::path last = dir / "last.pth", best = dir / "best.pth";
   History h;
@@ -680,6 +701,23 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     data::write_torch_checkpoint(last.string(), ck);
     return ck;
   };
+
+  // last.pth is written first and is the run's record; best.pth (its copy) and backbone.pth (its model
+  // state dict) follow when its epoch is the best, then metrics.jsonl. A crash between those writes
+  // leaves them behind last.pth, so a resumed run writes them again from it before going on.
+  auto abort_before = [&](const std::string& file, int64_t epochs_done) {
+    if (c.abort_before_write == file + "@" + std::to_string(epochs_done)) std::_Exit(137);  // a simulated crash
+  };
+  auto write_best = [&](int64_t epochs_done) {
+    abort_before("best.pth", epochs_done);
+    data::write_file_atomic(best.string(), data::read_file(last.string()));
+    abort_before("backbone.pth", epochs_done);
+    data::write_torch((dir / "backbone.pth").string(), to_device(model->state_dict(), Device::cpu()));
+  };
+  if (c.resume && start_epoch > 0) {
+    if (!h.best.empty() && h.best.back() != 0) write_best(start_epoch);
+    write_metrics(dir, h, val_kind);
+  }
 
   // Unreadable training images: each reported once per run (a resumed run reads the list back) and
   // listed in skipped.txt; more than --max-bad of the training set stops the run.
@@ -806,10 +844,8 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     sched->step();
 
     save(epoch + 1);
-    if (is_best) {
-      data::write_file_atomic(best.string(), data::read_file(last.string()));
-      data::write_torch((dir / "backbone.pth").string(), to_device(model->state_dict(), Device::cpu()));
-    }
+    if (is_best) write_best(epoch + 1);
+    abort_before("metrics.jsonl", epoch + 1);
     write_metrics(dir, h, val_kind);
     if (cb.on_epoch) cb.on_epoch(metrics_at(h, h.lr.size() - 1, val_kind));
   }

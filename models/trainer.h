@@ -84,6 +84,7 @@ struct TrainConfig {
   double max_bad = 0.01;
   int64_t nan_gradient_steps = 0;  // testing aid: these many steps from the start get a NaN gradient
   int64_t abort_after_steps = -1;  // testing aid: exit the process abruptly after this many steps
+  std::string abort_before_write;  // testing aid: "best.pth@2": exit abruptly just before writing that file after epoch 2
 };
 
 struct StepInfo {

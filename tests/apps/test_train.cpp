@@ -5,6 +5,7 @@
 // files of the run folder (torch-format checkpoints, metrics.jsonl, curves.png, backbone.pth that
 // `facekit run` loads), and the one-line errors for bad settings.
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -349,5 +350,49 @@ TEST_CASE("train: divergence never leaves a checkpoint with non-finite values, s
   CHECK_MESSAGE(has(five.out, "train: 5 steps in a row had non-finite gradients, the last at epoch 1, step 5"), five.out);
   CHECK_MESSAGE(has(five.out, "Last good checkpoint: none (no epoch finished)"), five.out);
   CHECK(!fs::exists(d / "e" / "last.pth"));
+  fs::remove_all(d);
+}
+
+TEST_CASE("train: killed between the checkpoint writes, --resume rewrites best.pth and backbone.pth from last.pth") {
+  fs::path d = scratch("train_kill_writes");
+  fs::path data = synthetic(d / "faces", 4, 14);
+  const std::string common = "train --data " + (data / "train").string() +
+                             " --arch ir_small --head cosface --epochs 2 --batch 8 --lr 0.05 --workers 2 --seed 3 --out ";
+  // killed after epoch 2's last.pth, before its best.pth: best.pth is still epoch 1's
+  CliRun killed = fk::test::run_cli(common + (d / "a").string() + " --abort-before-write best.pth@2");
+  REQUIRE_MESSAGE(killed.code == 137, killed.out);  // epoch 2 is the best one with this seed
+  const std::string last_bytes = fk::data::read_file((d / "a" / "last.pth").string());
+  CHECK(fk::data::read_file((d / "a" / "best.pth").string()) != last_bytes);
+  // a temporary file of a writer that died, and one of a live process (this test's): only the first goes
+  { std::ofstream(d / "a" / "best.pth.tmp.999999") << "half a file"; }
+  const fs::path live = d / "a" / ("best.pth.tmp." + std::to_string(::getpid()));
+  { std::ofstream(live) << "being written"; }
+  CliRun resumed = fk::test::run_cli(common + (d / "a").string() + " --resume");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.out);
+  CHECK_MESSAGE(has(resumed.out, "removed " + (d / "a" / "best.pth.tmp.999999").string()), resumed.out);
+  CHECK(!fs::exists(d / "a" / "best.pth.tmp.999999"));
+  CHECK(fs::exists(live));
+  CHECK(fk::data::read_file((d / "a" / "best.pth").string()) == last_bytes);
+  fk::StateDict backbone = fk::data::read_torch((d / "a" / "backbone.pth").string());
+  fk::StateDict last = fk::data::read_torch((d / "a" / "last.pth").string());
+  int64_t compared = 0;
+  for (const auto& [k, t] : backbone) {
+    REQUIRE(last.contains("model_state_dict." + k));
+    CHECK_CLOSE(t, last.at("model_state_dict." + k), 0, 0, k);
+    ++compared;
+  }
+  CHECK(compared > 10);
+  auto m = read_metrics(d / "a");
+  REQUIRE(m.size() == 2);
+  CHECK(m[1]["best"] == true);
+
+  // killed before epoch 1's backbone.pth: the resumed run writes it before training epoch 2
+  CliRun killed2 = fk::test::run_cli(common + (d / "b").string() + " --abort-before-write backbone.pth@1");
+  REQUIRE_MESSAGE(killed2.code == 137, killed2.out);
+  CHECK(!fs::exists(d / "b" / "backbone.pth"));
+  CliRun resumed2 = fk::test::run_cli(common + (d / "b").string() + " --resume");
+  REQUIRE_MESSAGE(resumed2.code == 0, resumed2.out);
+  CHECK(fs::exists(d / "b" / "backbone.pth"));
+  CHECK(read_metrics(d / "b").size() == 2);
   fs::remove_all(d);
 }
