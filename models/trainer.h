@@ -24,7 +24,8 @@
 // in with .to(device). Checkpoints and backbone.pth are written from CPU copies, so they are the same
 // files as a CPU run's (torch.load, `facekit run`); --resume loads them on the CPU, then moves the
 // model, head and optimiser state to the device, so a run may be resumed on another device.
-// Tests: tests/models/test_trainer.cpp, tests/apps/test_train.cpp; on a GPU tests/cuda/test_train_step.cpp.
+// Tests: tests/apps/test_train.cpp (runs, resume, faults), tests/models/test_train_step.cpp (one step
+// against PyTorch); on a GPU tests/cuda/test_train_step.cpp.
 #pragma once
 
 #include <cstdint>

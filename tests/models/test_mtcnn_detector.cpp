@@ -74,7 +74,7 @@ double iou(const std::array<float, 4>& a, const std::vector<double>& b) {
 }
 
 // Part `part` of `kParts` of the photos of ../shared/data/faces (every kParts-th photo), compared with
-// what facenet-pytorch's MTCNN found (tests/fixtures/make_mtcnn_detect.py). The photos are split so
+// what facenet-pytorch's MTCNN found (tests/fixtures/make_mtcnn_reference.py). The photos are split so
 // that ctest -j runs the parts side by side.
 constexpr size_t kParts = 4;
 
