@@ -1,5 +1,5 @@
 // Synthetic faces: a procedural generator of small face-like datasets, used to test that `facekit
-// train` learns (issue 6). An identity is a fixed face geometry and appearance (skin tone, face
+// train` learns (its accuracy test reaches a set validation accuracy). An identity is a fixed face geometry and appearance (skin tone, face
 // ellipse and jaw, ears, eyes and iris colour, eyebrow shape and tilt, nose, mouth and its curve,
 // hair colour, volume and hairline, optional glasses, mole and beard). Each image draws that face
 // under its own pose (in-plane rotation, scale, shift, a slight yaw that slides the inner features)

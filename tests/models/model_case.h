@@ -2,7 +2,7 @@
 // deterministic weights from each state-dict key (det_fill, the same formula as the Python side),
 // eval-mode outputs, train-mode outputs (dropout off), and parameter gradients of the scalar loss
 // sum over outputs of sum(out * det_uniform("loss.<name>")).
-// Tolerances (issue 4): outputs max |diff| <= 1e-4 * max |expected|; gradients 1e-3 relative (plus
+// Tolerances (the project's model bar): outputs max |diff| <= 1e-4 * max |expected|; gradients 1e-3 relative (plus
 // 1e-6 of the largest gradient norm, for gradients that are exactly 0 up to rounding).
 #pragma once
 

@@ -102,7 +102,7 @@ Tensor det_input(const std::string& key, const Shape& shape, double scale) {
   return fk::tensor(v, shape);
 }
 
-// The map, the cam and the target value of one case against PyTorch's (max abs error 1e-4, issue 8).
+// The map, the cam and the target value of one case against PyTorch's (max abs error 1e-4).
 void check_case(const std::string& name, const models::GradCamResult& r, const nlohmann::json& want) {
   CHECK(r.layer == want["layer"].get<std::string>());
   CHECK_CLOSE(r.cam, test::fixture("gradcam/" + name + "_cam.npy"), 1e-4, 0, name + " cam");

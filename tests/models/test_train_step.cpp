@@ -1,4 +1,4 @@
-// One training step of IR-50 (batch 4) with an insightface ArcFace head against PyTorch (issue 6):
+// One training step of IR-50 (batch 4) with an insightface ArcFace head against PyTorch:
 // forward in train mode, ArcFace (s 64, m 0.5, 10 classes), cross-entropy, backward, one SGD step
 // (lr 0.1, momentum 0.9, egcode's sgd_bn groups: weight decay 5e-4 except on BatchNorm parameters).
 // The fixture comes from tests/fixtures/make_train_step.py (its docstring lists every file); weights and
