@@ -38,14 +38,6 @@ double read_scalar(const StateDict& sd, const std::string& key, const std::strin
   return t.item();
 }
 
-// The entries of `sd` under `prefix`, with the prefix removed.
-StateDict sub_dict(const StateDict& sd, const std::string& prefix) {
-  StateDict out;
-  for (const auto& [key, t] : sd)
-    if (key.rfind(prefix, 0) == 0) out.set(key.substr(prefix.size()), t);
-  return out;
-}
-
 // The entries of `sd` not under "schedulers." (a SequentialLR's own keys).
 StateDict sub_dict_without_children(const StateDict& sd) {
   StateDict out;
@@ -328,11 +320,11 @@ void SequentialLR::load_state_dict(const StateDict& sd) {
   try {
     LRScheduler::load_state_dict(own);
     for (size_t i = 0; i < schedulers_.size(); ++i)
-      schedulers_[i]->load_state_dict(sub_dict(sd, "schedulers." + std::to_string(i) + "."));
+      schedulers_[i]->load_state_dict(sd.under("schedulers." + std::to_string(i) + "."));
   } catch (...) {
     LRScheduler::load_state_dict(sub_dict_without_children(before));
     for (size_t i = 0; i < schedulers_.size(); ++i)
-      schedulers_[i]->load_state_dict(sub_dict(before, "schedulers." + std::to_string(i) + "."));
+      schedulers_[i]->load_state_dict(before.under("schedulers." + std::to_string(i) + "."));
     throw;
   }
 }

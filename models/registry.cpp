@@ -42,9 +42,7 @@ StateDict select_weights(const StateDict& file_contents, const std::string& key)
   if (key.empty()) {
     picked = file_contents.items();
   } else {
-    const std::string prefix = key + ".";
-    for (const auto& [name, t] : file_contents)
-      if (starts_with(name, prefix)) picked.emplace_back(name.substr(prefix.size()), t);
+    picked = file_contents.under(key + ".").items();
     if (picked.empty()) {
       // name the top-level entries so the user sees what to pick instead
       std::vector<std::string> tops;

@@ -316,14 +316,6 @@ FacePreprocess training_preprocess(const ArchInfo& arch) {
 
 // ---- checkpoints
 
-StateDict section(const StateDict& file, const std::string& name) {
-  StateDict out;
-  const std::string prefix = name + ".";
-  for (const auto& [k, t] : file)
-    if (k.rfind(prefix, 0) == 0) out.set(k.substr(prefix.size()), t);
-  return out;
-}
-
 Tensor scalar(double v) { return full({}, v, DType::Float64); }
 
 // The metric history, one value per finished epoch.
@@ -609,13 +601,13 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     FK_CHECK(before == cfg, (dir / "config.txt").string(), ": the run was started with other settings or data (",
              config_difference(before, cfg), "); resume with the same options (or start a new --out)");
     StateDict file = data::read_torch(last.string());
-    model->load_state_dict(section(file, "model_state_dict"));
-    StateDict hs = section(file, "head_state_dict");
-    if (head) head->load_state_dict(section(hs, "head"));
-    if (center) center->load_state_dict(section(hs, "center"));
-    opt->load_state_dict(section(file, "optim_state_dict"));
-    sched->load_state_dict(section(file, "scheduler_state_dict"));
-    StateDict t = section(file, "trainer");
+    model->load_state_dict(file.under("model_state_dict."));
+    StateDict hs = file.under("head_state_dict.");
+    if (head) head->load_state_dict(hs.under("head."));
+    if (center) center->load_state_dict(hs.under("center."));
+    opt->load_state_dict(file.under("optim_state_dict."));
+    sched->load_state_dict(file.under("scheduler_state_dict."));
+    StateDict t = file.under("trainer.");
     start_epoch = int64_t(t.at("epoch").item());
     best_metric = t.at("best_metric").item();
     if (sphereface) sphereface->iteration = int64_t(t.at("sphereface_iteration").item());

@@ -32,6 +32,13 @@ class StateDict {
     FK_CHECK(it != index_.end(), "state dict has no key '", name, "'");
     return items_[it->second].second;
   }
+  // The entries whose key starts with `prefix` (e.g. "model_state_dict."), the prefix removed, in order.
+  StateDict under(const std::string& prefix) const {
+    StateDict out;
+    for (const auto& [key, t] : items_)
+      if (key.rfind(prefix, 0) == 0) out.set(key.substr(prefix.size()), t);
+    return out;
+  }
   size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   const std::vector<std::pair<std::string, Tensor>>& items() const { return items_; }
