@@ -278,7 +278,7 @@ void conv2d_blocked(const BlockedConvGeometry& g, const float* x, const float* p
     }
     return;
   }
-  const PaddedInput px = conv_blocked_stem_kind(g) != StemKind::None ? stem_input(g, x, e) : padded_input(g, x, e);
+  const PaddedInput px = stem ? stem_input(g, x, e) : padded_input(g, x, e);
   const bool avx512 = !g.generic_isa && cpu_has_avx512();
   auto run = [&](int64_t b, int64_t end) {
     FlushDenormals ftz;
