@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <signal.h>
 #include <unistd.h>
 
 #include "tensor/creation.h"
@@ -34,8 +35,10 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
+static const char kTempInfix[] = ".tmp.";  // write_file_atomic's temporary: <path>.tmp.<pid>
+
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp = path + kTempInfix + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   FK_CHECK(f != nullptr, path, ": cannot write: ", std::strerror(errno));
   size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
@@ -51,6 +54,23 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     std::remove(tmp.c_str());
     throw Error(detail::concat(path, ": cannot replace: ", std::strerror(err)));
   }
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(kTempInfix);
+    if (at == std::string::npos) continue;
+    const std::string pid = name.substr(at + sizeof kTempInfix - 1);
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (::kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;  // that process is still there
+    std::error_code rm_ec;
+    if (fs::remove(e.path(), rm_ec)) removed.push_back(e.path().string());
+  }
+  return removed;
 }
 
 static DType parse_descr(const std::string& d, const std::string& what) {

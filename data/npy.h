@@ -26,6 +26,9 @@ void write_npy(const std::string& path, const Tensor& t);
 // Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an existing
 // file is replaced whole or not at all (a full disk leaves it untouched).
 void write_file_atomic(const std::string& path, const std::string& bytes);
+// Removes the temporary files write_file_atomic left in `dir` when its process died mid-write
+// (<name>.tmp.<pid> whose pid no longer runs; a live process's are kept) and returns their paths.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 std::string read_file(const std::string& path);
 
 }  // namespace fk::data

@@ -2,20 +2,16 @@
 #include "models/trainer.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
-
-#include <signal.h>
 
 #include "autograd/node.h"
 #include "cuda/runtime.h"
@@ -122,22 +118,6 @@ bool gradients_finite(optim::Optimizer& opt) {
         return false;
     }
   return true;
-}
-
-// Temporary files of atomic writes (<name>.tmp.<pid>) left by a process that died mid-write; a live
-// process's (a second run writing here) are left alone.
-void remove_stale_temporaries(const fs::path& dir, const std::function<void(const std::string&)>& message) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    const size_t at = name.rfind(".tmp.");
-    if (at == std::string::npos || at + 5 == name.size()) continue;
-    const std::string pid = name.substr(at + 5);
-    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
-    if (::kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;  // that process is still there
-    std::error_code rm_ec;
-    if (fs::remove(e.path(), rm_ec)) message("removed " + e.path().string() + " (left by a run that died while writing)");
-  }
 }
 
 void check_config(TrainConfig& c) {
@@ -590,7 +570,8 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
   // ---- run folder, resume
   fs::path dir(c.out);
   fs::create_directories(dir);
-  remove_stale_temporaries(dir, message);
+  for (const auto& stale : data::remove_stale_temporaries(dir.string()))
+    message("removed " + stale + " (left by a run that died while writing)");
   const std::string cfg = config_text(c, all->classes());
   const fs::path last = dir / "last.pth", best = dir / "best.pth";
   History h;
