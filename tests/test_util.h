@@ -107,14 +107,18 @@ inline Tensor fixture(const std::string& rel) { return data::read_npy(fixture_pa
     CHECK_MESSAGE(fk_r_.ok, fk_r_.message);                                      \
   } while (0)
 
-// The `facekit` command run with `args` (a shell word list): its exit code and stdout+stderr.
+// What a command gave: its exit code and its output.
 struct CliRun {
   int code;
   std::string out;
 };
-inline CliRun run_cli(const std::string& args) {
-  const char* moved = std::getenv("FK_CLI_PATH");  // the binary copied elsewhere (see fixture_path)
-  std::string cmd = std::string(moved && *moved ? moved : FK_CLI_PATH) + " " + args + " 2>&1";
+// The `facekit` binary: the build's, or $FK_CLI_PATH when it was copied elsewhere (see fixture_path).
+inline std::string cli_path() {
+  const char* moved = std::getenv("FK_CLI_PATH");
+  return moved && *moved ? moved : FK_CLI_PATH;
+}
+// A shell command line run as given (its own redirections): its exit code and stdout.
+inline CliRun run_shell(const std::string& cmd) {
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -124,6 +128,8 @@ inline CliRun run_cli(const std::string& args) {
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+// The `facekit` command run with `args` (a shell word list): its exit code and stdout+stderr.
+inline CliRun run_cli(const std::string& args) { return run_shell(cli_path() + " " + args + " 2>&1"); }
 
 // A fresh, empty folder <tmp>/facekit_test_<name>_<pid> for one case's files (the pid: ctest runs
 // cases side by side, and a case's name may repeat in another build's run).

@@ -4,7 +4,6 @@
 // aligned crops for each template, --all, images without a face, and the missing-weights message;
 // empty and unreadable folders, output folders that cannot be made, crops that cannot be written.
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -174,20 +173,13 @@ TEST_CASE("detect: an empty folder is an error naming it, an unreadable sub-fold
     fs::remove_all(d);
     FK_SKIP("running as root without setpriv: a mode-000 folder cannot be made unreadable");
   }
-  std::string exe = std::getenv("FK_CLI_PATH") && *std::getenv("FK_CLI_PATH") ? std::getenv("FK_CLI_PATH") : FK_CLI_PATH;
   fs::create_directories(d / "json");
   fs::permissions(d / "json", fs::perms::all);  // writable by the user the command runs as
-  const std::string cmd =
-      as_user + exe + " detect " + (d / "photos").string() + kWeights + " --json " + (d / "json" / "out.json").string() + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
+  const Run r = fk::test::run_shell(as_user + fk::test::cli_path() + " detect " + (d / "photos").string() + kWeights +
+                                    " --json " + (d / "json" / "out.json").string() + " 2>&1");
+  const std::string& out = r.out;
   fs::permissions(d / "photos" / "locked", fs::perms::owner_all);
-  const bool exited_1 = WIFEXITED(status) && WEXITSTATUS(status) == 1;
-  CHECK_MESSAGE(exited_1, out);
+  CHECK_MESSAGE(r.code == 1, out);
   CHECK_MESSAGE(has(out, "facekit: " + (d / "photos" / "locked").string() + ": cannot read folder: Permission denied"), out);
   CHECK_MESSAGE(has(out, "1 of 2 files could not be read"), out);
   auto j = read_json(d / "json" / "out.json");
