@@ -120,8 +120,8 @@ std::shared_ptr<Model> load_model(const std::string& arch_name, const std::strin
     StateDict weights = select_weights(data::read_weights(weights_path), key);
     if (!allow_nonfinite) {
       const NonFiniteEntries bad = count_nonfinite(weights);
-      FK_CHECK(bad.count == 0, weights_path, ": ", bad.count, " non-finite value", bad.count == 1 ? "" : "s",
-               " (NaN or Inf), the first in '", bad.first_key, "'; --allow-nonfinite loads them anyway");
+      FK_CHECK(bad.count == 0, weights_path, ": ", nonfinite_text(bad.count), ", the first in '", bad.first_key,
+               "'; --allow-nonfinite loads them anyway");
     }
     if (arch.infer_options) {
       // what the file implies, for the options left at their defaults

@@ -83,8 +83,7 @@ Gallery load_gallery(const std::string& path, bool allow_nonfinite) {
            g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
   if (!allow_nonfinite) {
     const NonFinite bad = count_nonfinite(g.embeddings);
-    FK_CHECK(bad.count == 0, path, ": ", bad.count, " non-finite value", bad.count == 1 ? "" : "s",
-             " (NaN or Inf) in the embeddings, the first in the row of '",
+    FK_CHECK(bad.count == 0, path, ": ", nonfinite_text(bad.count), " in the embeddings, the first in the row of '",
              g.paths[size_t(bad.first / std::max<int64_t>(1, g.embeddings.size(1)))],
              "'; --allow-nonfinite uses the gallery anyway");
   }

@@ -637,9 +637,8 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
     const NonFiniteEntries bad = count_nonfinite(sd);
     if (bad.count == 0) return;
     throw Error("train: after epoch " + std::to_string(epochs_done) + " the " + what + " holds " +
-                std::to_string(bad.count) + " non-finite value" + (bad.count == 1 ? "" : "s") + " (first in '" +
-                bad.first_key + "'); stopped without writing a checkpoint. Last good checkpoint: " +
-                last_good(epochs_done - 1));
+                nonfinite_text(bad.count) + ", the first in '" + bad.first_key +
+                "'; stopped without writing a checkpoint. Last good checkpoint: " + last_good(epochs_done - 1));
   };
 
   auto save = [&](int64_t epochs_done) {

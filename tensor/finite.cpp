@@ -51,4 +51,8 @@ NonFiniteEntries count_nonfinite(const StateDict& sd) {
   return r;
 }
 
+std::string nonfinite_text(int64_t count) {
+  return std::to_string(count) + " non-finite value" + (count == 1 ? "" : "s") + " (NaN or Inf)";
+}
+
 }  // namespace fk

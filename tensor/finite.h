@@ -25,4 +25,7 @@ struct NonFiniteEntries {
 };
 NonFiniteEntries count_nonfinite(const StateDict& sd);
 
+// "3 non-finite values (NaN or Inf)": how the messages that refuse such values state the count.
+std::string nonfinite_text(int64_t count);
+
 }  // namespace fk

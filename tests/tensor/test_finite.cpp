@@ -40,4 +40,6 @@ TEST_CASE("count_nonfinite: NaN and infinities, first index in logical order, in
   CHECK(e.count == 4);
   CHECK(e.first_key == "first.bad");
   CHECK(fk::count_nonfinite(fk::StateDict()).first_key.empty());
+  CHECK(fk::nonfinite_text(1) == "1 non-finite value (NaN or Inf)");
+  CHECK(fk::nonfinite_text(3) == "3 non-finite values (NaN or Inf)");
 }
