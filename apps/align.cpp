@@ -21,7 +21,6 @@
 #include "apps/progress.h"
 #include "data/align.h"
 #include "data/image.h"
-#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -73,8 +72,7 @@ int run_align(const AlignArgs& args) {
       img = next_image(*images, file);
       faces = detector->detect(data::image_to_tensor(img));
     } catch (const std::exception& e) {
-      progress.done();
-      std::cerr << "facekit: " << printable(e.what()) << "\n";
+      progress.fail(e);
       ++failures;
       continue;
     }
@@ -91,8 +89,7 @@ int run_align(const AlignArgs& args) {
         data::write_png(name, aligned_crop(img, faces[k], args));
         ++faces_written;
       } catch (const std::exception& e) {
-        progress.done();
-        std::cerr << "facekit: " << printable(e.what()) << "\n";
+        progress.fail(e);
         ++write_failures;
       }
     }

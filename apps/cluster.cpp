@@ -30,7 +30,6 @@
 #include "models/cluster.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
-#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -122,8 +121,7 @@ Dataset from_folder(const ClusterArgs& args) {
         if (int64_t(crops.size()) == args.embedder.batch_size) flush();
       }
     } catch (const std::exception& e) {
-      progress.done();
-      std::cerr << "facekit: " << printable(e.what()) << "\n";
+      progress.fail(e);
       item.reason = "unreadable";
       ++ds.unreadable;
     }

@@ -20,7 +20,6 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "data/prefetch.h"
-#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -78,9 +77,7 @@ int run_detect(const DetectArgs& args) {
         data::write_png(target.string(), img);
       }
     } catch (const std::exception& e) {
-      progress.done();
-      const std::string message = printable(e.what());
-      std::cerr << "facekit: " << message << "\n";
+      const std::string message = progress.fail(e);
       entry["error"] = message;
       ++failures;
     }

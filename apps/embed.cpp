@@ -18,7 +18,6 @@
 #include "data/image.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
-#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -80,8 +79,7 @@ int run_embed(const EmbedArgs& args) {
       g.paths.push_back(file.path);
       if (int64_t(batch.size()) == args.embedder.batch_size) flush();
     } catch (const std::exception& e) {
-      progress.done();
-      std::cerr << "facekit: " << printable(e.what()) << "\n";
+      progress.fail(e);
       unreadable.push_back(file.path);
     }
   }

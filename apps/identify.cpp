@@ -29,7 +29,6 @@
 #include "data/npy.h"
 #include "models/face_embedder.h"
 #include "models/gallery.h"
-#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -136,9 +135,7 @@ int run_identify(const IdentifyArgs& args) {
         data::write_png(target.string(), img);
       }
     } catch (const std::exception& e) {
-      progress.done();
-      const std::string message = printable(e.what());
-      std::cerr << "facekit: " << message << "\n";
+      const std::string message = progress.fail(e);
       entry["error"] = message;
       ++failures;
     }

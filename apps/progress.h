@@ -6,7 +6,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <string>
+
+#include "tensor/printable.h"
 
 namespace fk::apps {
 
@@ -34,6 +37,14 @@ class Progress {
   void done() {
     if (drawn_) std::fprintf(stderr, "\n");
     drawn_ = false;
+  }
+  // One item failed: ends the bar's line, prints "facekit: <what>" on stderr with control bytes and
+  // invalid UTF-8 escaped (fk::printable), and returns that escaped text (for a JSON `error`).
+  std::string fail(const std::exception& e) {
+    done();
+    std::string message = printable(e.what());
+    std::fprintf(stderr, "facekit: %s\n", message.c_str());
+    return message;
   }
 
  private:
