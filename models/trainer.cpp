@@ -96,7 +96,9 @@ std::string config_difference(const std::string& before, const std::string& now)
   const auto then = parse(before, classes_then), now_kv = parse(now, classes_now);
   std::string out;
   auto add = [&](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
-  for (const auto& [key, value] : now_kv) {
+  for (const auto& entry : now_kv) {
+    const std::string& key = entry.first;  // a named reference, not a structured binding: clang 14's
+    const std::string& value = entry.second;  // lambdas cannot capture those
     auto it = std::find_if(then.begin(), then.end(), [&](const auto& p) { return p.first == key; });
     if (it == then.end()) add(key + " = " + value + " now, not recorded then");
     else if (it->second != value && key != "classes") add(key + " = " + it->second + " then, " + value + " now");

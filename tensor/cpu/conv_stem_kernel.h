@@ -10,9 +10,15 @@
 //   acc[ob][t] += w[ob][kh][j] * x[row oh*SH + kh][(ow0 + t)*SW*C + j]
 
 // (GCC's predictive commoning would keep the inputs a step shares with the next, (t+1)*XS + j - XS, in
-// scalar registers and spill them: 2x slower than broadcasting each from L1.)
+// scalar registers and spill them: 2x slower than broadcasting each from L1. Clang has neither the pass
+// nor the attribute.)
+#if defined(__clang__)
+#define FK_NO_PREDICTIVE_COMMONING
+#else
+#define FK_NO_PREDICTIVE_COMMONING __attribute__((optimize("no-predictive-commoning")))
+#endif
 template <int OB, int T, int XS, int J>
-__attribute__((optimize("no-predictive-commoning"))) static void stem_tile(const TileArgs& a) {
+FK_NO_PREDICTIVE_COMMONING static void stem_tile(const TileArgs& a) {
   v16 acc[OB][T];
 #pragma GCC unroll 4
   for (int ob = 0; ob < OB; ++ob)
