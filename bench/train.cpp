@@ -7,7 +7,8 @@
 //   bench_train [steps] [warmup] [classes] [arch:batch ...]     (default: 10 2 1000 ir_50:8 mobilefacenet:32)
 // Output: {"name":..., "batch":B, "input":[B,C,H,W], "classes":C, "steps":N, "images_per_s":x, "ms_per_step":t,
 //          "threads": omp_get_max_threads(), "blas_threads": openblas_get_num_threads() or -1,
-//          "rss_mb": the process's peak resident memory so far (MiB; one case per process to compare)}
+//          "rss_mb": the process's peak resident memory so far (MiB; one case per process to compare),
+//          "optimizer_ms": the part of ms_per_step spent in zero_grad and the SGD step}
 #include <dlfcn.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -77,22 +78,29 @@ void run_case(const Case& c, int steps, int warmup, int64_t classes) {
 
   Tensor x = randn(input);
   Tensor labels = randint(0, classes, {c.batch});
-  double timed_s = 0;
+  double timed_s = 0, optimizer_s = 0;
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   for (int i = 0; i < warmup + steps; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Clock::now();
     opt.zero_grad(/*set_to_none=*/true);
+    auto t1 = Clock::now();
     Tensor loss = cross_entropy(head->forward(model->forward(x), labels), labels);
     loss.backward();
+    auto t2 = Clock::now();
     opt.step();
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warmup) timed_s += t;
+    auto t3 = Clock::now();
+    if (i >= warmup) {
+      timed_s += seconds(t0, t3);
+      optimizer_s += seconds(t0, t1) + seconds(t2, t3);
+    }
   }
   std::printf("{\"name\": \"%s\", \"batch\": %lld, \"input\": [%lld, %lld, %lld, %lld], \"classes\": %lld, "
               "\"steps\": %d, \"images_per_s\": %.3f, \"ms_per_step\": %.3f, \"threads\": %d, "
-              "\"blas_threads\": %d, \"rss_mb\": %.0f}\n",
+              "\"blas_threads\": %d, \"rss_mb\": %.0f, \"optimizer_ms\": %.3f}\n",
               c.arch.c_str(), (long long)c.batch, (long long)input[0], (long long)input[1], (long long)input[2],
               (long long)input[3], (long long)classes, steps, double(c.batch) * steps / timed_s,
-              1e3 * timed_s / steps, omp_get_max_threads(), blas_threads(), peak_rss_mb());
+              1e3 * timed_s / steps, omp_get_max_threads(), blas_threads(), peak_rss_mb(), 1e3 * optimizer_s / steps);
   std::fflush(stdout);
 }
 

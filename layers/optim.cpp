@@ -14,6 +14,7 @@
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 #include "tensor/parallel.h"
+#include "tensor/shape_ops.h"
 
 namespace fk::optim {
 
@@ -68,6 +69,30 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Elements per thread's share below which the loops stay on one thread (~10 us of work)
+constexpr int64_t kOptimGrain = 1 << 15;
+
+// Running sums of the tensors' element counts: starts[i] = elements before tensor i, back() = total.
+std::vector<int64_t> element_starts(const std::vector<const Tensor*>& tensors) {
+  std::vector<int64_t> starts{0};
+  for (const Tensor* t : tensors) starts.push_back(starts.back() + t->numel());
+  return starts;
+}
+
+// fn(i, begin, end) over the tensors' elements taken as one range (`starts` from element_starts), split
+// evenly over the threads in one parallel region: tensor i's local elements [begin, end).
+template <class Fn>
+void for_each_segment(const std::vector<int64_t>& starts, Fn fn) {
+  parallel_for(starts.back(), kOptimGrain, [&](int64_t b, int64_t e) {
+    size_t i = size_t(std::upper_bound(starts.begin(), starts.end(), b) - starts.begin()) - 1;
+    for (; b < e; ++i) {
+      int64_t end = std::min(e, starts[i + 1]);
+      if (end > b) fn(i, b - starts[i], end - starts[i]);
+      b = end;
+    }
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Optimizer
@@ -110,16 +135,20 @@ const Tensor* Optimizer::find_param(const std::string& name) const {
 void Optimizer::step() {
   autograd::NoGrad no_grad;
   for (const auto& group : groups_) {
+    std::vector<Slot> slots;
     for (const auto& [name, param] : group.params) {
       if (!param.requires_grad() || !param.grad().defined()) continue;  // frozen, or no gradient reached it
       check_param(name, param);
-      Tensor p = param;
-      update(group, p, usable_grad(name, param), state_[name]);
+      slots.push_back({param, usable_grad(name, param), &state_[name]});  // map references stay valid
     }
+    if (slots.empty() || update_fused(group, slots)) continue;
+    for (Slot& s : slots) update(group, s.p, s.g, *s.state);
   }
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
+  std::vector<const Tensor*> cpu_grads;  // zeroed together below
+  std::vector<Tensor> held;              // keeps them alive meanwhile
   for (const auto& group : groups_) {
     for (const auto& [name, param] : group.params) {
       Tensor p = param;
@@ -128,13 +157,56 @@ void Optimizer::zero_grad(bool set_to_none) {
       if (set_to_none) {
         p.zero_grad();
       } else if (g.is_contiguous() && g.device().is_cpu()) {
-        std::memset(g.raw_data(), 0, size_t(g.numel()) * dtype_size(g.dtype()));  // 0.0 is all-zero bits
+        held.push_back(g);
       } else {
         p.set_grad(zeros(g.shape(), g.dtype(), g.device()));
       }
     }
   }
+  for (const Tensor& g : held) cpu_grads.push_back(&g);
+  for_each_segment(element_starts(cpu_grads), [&](size_t i, int64_t b, int64_t e) {
+    const Tensor& g = *cpu_grads[i];
+    const size_t elem = dtype_size(g.dtype());
+    std::memset(static_cast<char*>(g.raw_data()) + b * elem, 0, size_t(e - b) * elem);  // 0.0 is all-zero bits
+  });
 }
+
+namespace {
+// The fused pass's precondition: every slot on the CPU, in one dtype.
+bool one_cpu_dtype(const std::vector<Optimizer::Slot>& slots) {
+  return std::all_of(slots.begin(), slots.end(), [&](const Optimizer::Slot& s) {
+    return s.p.device().is_cpu() && s.p.dtype() == slots[0].p.dtype();
+  });
+}
+
+std::vector<const Tensor*> params_of(const std::vector<Optimizer::Slot>& slots) {
+  std::vector<const Tensor*> out;
+  for (const auto& s : slots) out.push_back(&s.p);
+  return out;
+}
+
+// How many slots hold state field `field`.
+size_t count_with(const std::vector<Optimizer::Slot>& slots, const std::string& field) {
+  return size_t(std::count_if(slots.begin(), slots.end(), [&](const auto& s) { return s.state->contains(field); }));
+}
+
+// Whether every slot's `field` is a contiguous CPU tensor of its parameter's dtype and shape (what the
+// fused loops read; anything else goes to update(), which names the problem).
+bool state_usable(const std::vector<Optimizer::Slot>& slots, const std::string& field) {
+  return std::all_of(slots.begin(), slots.end(), [&](const auto& s) {
+    const Tensor& t = s.state->at(field);
+    return t.device().is_cpu() && t.dtype() == s.p.dtype() && t.is_contiguous() && t.shape() == s.p.shape();
+  });
+}
+
+// Zero state `field` for every slot: views into one flat buffer, so a group's state is one block.
+void add_flat_state(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts,
+                    const std::string& field) {
+  Tensor flat = zeros({starts.back()}, slots[0].p.dtype(), Device::cpu());
+  for (size_t i = 0; i < slots.size(); ++i)
+    slots[i].state->set(field, view(slice(flat, 0, starts[i], starts[i + 1]), slots[i].p.shape()));
+}
+}  // namespace
 
 StateDict Optimizer::state_dict() const {
   StateDict sd;
@@ -256,9 +328,6 @@ std::vector<std::string> SGD::state_fields() const {
 }
 
 namespace {
-// Elements per thread's share below which the loops stay on one thread (~10 us of work)
-constexpr int64_t kOptimGrain = 1 << 15;
-
 template <class T>
 void sgd_loop(Tensor& p, const Tensor& g, Tensor* buf, bool first_step, const SgdCoefs<T>& c) {
   T* pd = p.data<T>();
@@ -300,6 +369,43 @@ void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict&
     sgd_loop<float>(p, g, buf, first_step, coefs_as<float>(c));
   else
     sgd_loop<double>(p, g, buf, first_step, coefs_as<double>(c));
+}
+
+namespace {
+template <class T>
+void sgd_fused_loop(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts, bool momentum,
+                    bool first_step, const SgdCoefs<T>& c) {
+  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
+    T* pd = slots[i].p.data<T>();
+    const T* gd = slots[i].g.data<T>();
+    if (momentum) {
+      T* bd = slots[i].state->at("momentum_buffer").data<T>();
+      for (int64_t k = b; k < e; ++k) sgd_update_element(pd[k], gd[k], bd[k], first_step, c);
+    } else {
+      T unused = 0;
+      for (int64_t k = b; k < e; ++k) sgd_update_element(pd[k], gd[k], unused, first_step, c);
+    }
+  });
+}
+}  // namespace
+
+bool SGD::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
+  if (!one_cpu_dtype(slots)) return false;
+  const bool momentum = opt_.momentum != 0;
+  bool first_step = false;
+  const std::vector<int64_t> starts = element_starts(params_of(slots));
+  if (momentum) {
+    size_t with = count_with(slots, "momentum_buffer");
+    if (with != 0 && (with != slots.size() || !state_usable(slots, "momentum_buffer"))) return false;
+    first_step = with == 0;
+    if (first_step) add_flat_state(slots, starts, "momentum_buffer");
+  }
+  const SgdCoefs<double> c = sgd_coefs(group, opt_);
+  if (slots[0].p.dtype() == DType::Float32)
+    sgd_fused_loop<float>(slots, starts, momentum, first_step, coefs_as<float>(c));
+  else
+    sgd_fused_loop<double>(slots, starts, momentum, first_step, coefs_as<double>(c));
+  return true;
 }
 
 // ---------------------------------------------------------------- Adam / AdamW
@@ -396,6 +502,54 @@ void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict
     adam_loop<float>(p, g, state, coefs_as<float>(c));
   else
     adam_loop<double>(p, g, state, coefs_as<double>(c));
+}
+
+namespace {
+template <class T>
+void adam_fused_loop(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts,
+                     const AdamCoefs<T>& c) {
+  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
+    const StateDict& st = *slots[i].state;
+    T* pd = slots[i].p.data<T>();
+    const T* gd = slots[i].g.data<T>();
+    T* m = st.at("exp_avg").data<T>();
+    T* v = st.at("exp_avg_sq").data<T>();
+    T* vmax = c.amsgrad ? st.at("max_exp_avg_sq").data<T>() : nullptr;
+    for (int64_t k = b; k < e; ++k) adam_update_element(pd[k], gd[k], m[k], v[k], vmax ? vmax + k : nullptr, c);
+  });
+}
+}  // namespace
+
+bool Adam::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
+  if (!one_cpu_dtype(slots)) return false;
+  // every slot at the same step (the bias corrections are per step), with every moment usable
+  const size_t with = count_with(slots, "step");
+  if (with != 0 && with != slots.size()) return false;
+  std::vector<std::string> moments = {"exp_avg", "exp_avg_sq"};
+  if (opt_.amsgrad) moments.push_back("max_exp_avg_sq");
+  if (with != 0) {
+    const double step0 = slots[0].state->at("step").item();
+    for (const Slot& s : slots)
+      if (s.state->at("step").item() != step0) return false;
+    for (const auto& field : moments) {
+      size_t n = count_with(slots, field);
+      bool lazily_added = field == "max_exp_avg_sq" && n == 0;  // amsgrad switched on: update() adds it too
+      if (!lazily_added && (n != slots.size() || !state_usable(slots, field))) return false;
+    }
+  }
+  const std::vector<int64_t> starts = element_starts(params_of(slots));
+  if (with == 0)
+    for (const Slot& s : slots) s.state->set("step", scalar64(0));  // lazy initialisation, as update()
+  for (const auto& field : moments)
+    if (!slots[0].state->contains(field)) add_flat_state(slots, starts, field);
+  double step = 0;
+  for (const Slot& s : slots) step = ++s.state->at("step").data<double>()[0];
+  const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
+  if (slots[0].p.dtype() == DType::Float32)
+    adam_fused_loop<float>(slots, starts, coefs_as<float>(c));
+  else
+    adam_fused_loop<double>(slots, starts, coefs_as<double>(c));
+  return true;
 }
 
 // ---------------------------------------------------------------- helpers

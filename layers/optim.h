@@ -3,9 +3,16 @@
 // zero_grad, and checkpointable state. Helpers: sgd_bn_groups (egcode's "sgd_bn": no weight decay on
 // BatchNorm parameters), clip_grad_norm_ / clip_grad_value_ (torch.nn.utils).
 //
-// Updates are in place on the parameter tensors (contiguous float32/float64), one plain loop per CPU
-// parameter, or one fused kernel launch per CUDA parameter (cuda/optim.cu), both over the per-element
-// functions of tensor/cpu/optim_math.h. State tensors live on their parameter's device; state_dict() gives
+// Updates are in place on the parameter tensors (contiguous float32/float64). On the CPU a group is
+// updated in one fused pass: its parameters' elements taken as one range, split evenly over the threads
+// in one parallel region (not one small loop per tensor), with the group's state (momentum buffers,
+// Adam's moments) in one flat buffer per field that each parameter's state tensor views. A group that
+// cannot take that pass (parameters on several devices or dtypes, state that some parameters have and
+// others not yet, Adam steps that differ) is updated one parameter at a time; both give the same bits.
+// CUDA parameters get one fused kernel launch each (cuda/optim.cu). Every path calls the per-element
+// functions of tensor/cpu/optim_math.h. The parameters and gradients themselves stay in their own
+// storage: moving them into one buffer would make a saved state dict write the whole buffer for any one
+// of them (the writer keeps shared storages, as torch does), and the pass is memory-bound either way. State tensors live on their parameter's device; state_dict() gives
 // CPU copies and load_state_dict() moves them back to each parameter's device. A parameter with
 // requires_grad false or without a .grad is skipped and gets no state (torch skips p.grad is None).
 //
@@ -61,7 +68,8 @@ class Optimizer {
 
   // One update of every parameter that has a gradient (under autograd::NoGrad).
   void step();
-  // Zeroes every .grad in place (torch's zero_grad(set_to_none=False)); set_to_none drops them instead.
+  // Zeroes every .grad in place (torch's zero_grad(set_to_none=False); the CPU ones in one parallel
+  // pass); set_to_none drops them instead.
   void zero_grad(bool set_to_none = false);
 
   std::vector<ParamGroup>& param_groups() { return groups_; }
@@ -74,12 +82,21 @@ class Optimizer {
 
   virtual std::string type_name() const = 0;  // "SGD", "Adam", "AdamW"
 
+  // One parameter of a step: the tensor, its usable gradient (as update()'s p and g) and its state.
+  struct Slot {
+    Tensor p, g;
+    StateDict* state;
+  };
+
  protected:
   Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
 
   // Updates one parameter. p and g are contiguous tensors of the same dtype, shape and device; `state`
   // is the parameter's state (empty on its first update), field name -> tensor.
   virtual void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) = 0;
+  // Updates all of a group's slots in one pass and returns true, or returns false without changing
+  // anything when they do not allow it (then step() calls update() for each).
+  virtual bool update_fused(const ParamGroup& group, const std::vector<Slot>& slots) = 0;
   // The optimiser-wide options saved in every group of the state dict, and their restore.
   virtual std::vector<std::pair<std::string, double>> options() const = 0;
   virtual void set_option(const std::string& name, double value) = 0;
@@ -113,6 +130,7 @@ class SGD : public Optimizer {
 
  protected:
   void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) override;
+  bool update_fused(const ParamGroup& group, const std::vector<Slot>& slots) override;
   std::vector<std::pair<std::string, double>> options() const override;
   void set_option(const std::string& name, double value) override;
   std::vector<std::string> state_fields() const override;
@@ -140,6 +158,7 @@ class Adam : public Optimizer {
  protected:
   Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled);
   void update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) override;
+  bool update_fused(const ParamGroup& group, const std::vector<Slot>& slots) override;
   std::vector<std::pair<std::string, double>> options() const override;
   void set_option(const std::string& name, double value) override;
   std::vector<std::string> state_fields() const override;
