@@ -43,13 +43,23 @@ static Tensor apply_hooks(const std::vector<GradHook>& hooks, Tensor grad) {
   return grad;
 }
 
-Grads AccumulateGrad::apply(const Tensor& grad) {
+// Whether `t` is the only handle on its data: no other Tensor shares its impl, no other impl (a view,
+// a saved tensor, another edge's pending gradient) its storage, and it spans its whole storage (a
+// slice kept as .grad would pin the rest). Such a gradient can become a leaf's .grad without a copy.
+static bool sole_owner(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && !t.impl()->autograd &&
+         t.is_contiguous() && t.offset() == 0 && t.storage()->nbytes() == size_t(t.numel()) * dtype_size(t.dtype());
+}
+
+Grads AccumulateGrad::take(Tensor grad) {
   auto impl = leaf_.lock();
   if (!impl) return {};  // the leaf is gone: nobody can read its .grad
   AutogradMeta& m = meta(impl.get());
-  Tensor g = apply_hooks(m.hooks, grad);
+  Tensor g = apply_hooks(m.hooks, std::move(grad));
   if (m.grad.defined()) {
     ops::add_(m.grad, g);  // accumulate, never assign: a tensor used twice gets both contributions
+  } else if (sole_owner(g)) {
+    m.grad = std::move(g);  // written, not copied: nothing else can see or change it
   } else {
     m.grad = g.clone();  // own copy: later in-place accumulation must not write into another tensor
   }
@@ -128,8 +138,8 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
     ready.pop_back();
     Tensor g = std::move(pending[node.get()]);
     pending.erase(node.get());
-    g = apply_hooks(node->pre_hooks(), g);
-    Grads grads = node->apply(g);
+    g = apply_hooks(node->pre_hooks(), std::move(g));
+    Grads grads = node->take(std::move(g));  // the last use of g: a leaf may keep it as its .grad
     const auto& edges = node->next_edges();
     FK_CHECK(grads.size() == edges.size() || edges.empty(), "internal: ", node->name(), " returned ", grads.size(),
              " gradients for ", edges.size(), " inputs");

@@ -33,6 +33,8 @@ class Node {
   const std::vector<Edge>& next_edges() const { return next_; }
   // Runs the backward function; throws if the graph was already freed.
   virtual Grads apply(const Tensor& grad_output);
+  // apply() for a gradient the caller hands over (the engine does, for the last use of each gradient).
+  virtual Grads take(Tensor grad_output) { return apply(grad_output); }
   // Frees saved tensors (called after backward unless retain_graph).
   virtual void release() {
     fn_ = nullptr;
@@ -53,7 +55,10 @@ class Node {
 class AccumulateGrad : public Node {
  public:
   explicit AccumulateGrad(std::weak_ptr<TensorImpl> leaf) : Node("AccumulateGrad", nullptr, {}), leaf_(std::move(leaf)) {}
-  Grads apply(const Tensor& grad) override;
+  // The leaf's .grad += grad, or, where it has none, .grad = grad: the tensor itself when nothing else
+  // holds it or its storage (a gradient handed over by take()), else a copy.
+  Grads apply(const Tensor& grad) override { return take(grad); }
+  Grads take(Tensor grad) override;
   void release() override {}
 
  private:

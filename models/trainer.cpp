@@ -758,7 +758,9 @@ std::vector<EpochMetrics> train(const TrainConfig& config_in, const TrainCallbac
                     std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) + " of " + std::to_string(steps) +
                     " (lr " + num(lr) + "); stopped. Last good checkpoint: " + last_good(epoch));
       }
-      opt->zero_grad();
+      // gradients dropped, not zeroed (torch 2's default): backward then writes each .grad instead of
+      // adding into zeros, and a parameter the loss does not reach is left alone by the step
+      opt->zero_grad(/*set_to_none=*/true);
       if (center) center->zero_grad();
       loss.backward();
       if (c.clip_grad_norm > 0) {

@@ -130,3 +130,46 @@ TEST_CASE("gradcheck: a vacuous check (every gradient zero) fails unless zero is
   auto h = autograd::gradcheck(half, {test::leaf({3}), test::leaf({3})});
   CHECK_MESSAGE(h.ok, h.message);
 }
+
+TEST_CASE("backward: a leaf keeps the gradient itself when nothing else holds it, else a copy") {
+  // nothing else holds x's gradient: .grad is that tensor (seen through a hook that keeps no handle)
+  Tensor x = tensor({1, 2, 3}, DType::Float64).requires_grad_();
+  const void* delivered = nullptr;
+  x.register_hook([&](const Tensor& g) {
+    delivered = g.raw_data();
+    return Tensor();
+  });
+  sum(x * x).backward();
+  CHECK(x.grad().raw_data() == delivered);
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 4, 6});
+
+  // add's backward hands one gradient to both leaves: each must get its own
+  Tensor a = tensor({1, 2}, DType::Float64).requires_grad_();
+  Tensor b = tensor({3, 4}, DType::Float64).requires_grad_();
+  sum((a + b) * 5.0).backward();
+  CHECK(a.grad().storage() != b.grad().storage());
+  Tensor ga = a.grad();
+  ops::fill_(ga, 0.0);
+  CHECK(b.grad().to_vector<double>() == std::vector<double>{5, 5});
+
+  // a hook that keeps the gradient: the leaf accumulates into its own copy, the kept one stays
+  Tensor y = tensor({1, 2}, DType::Float64).requires_grad_();
+  Tensor kept;
+  y.register_hook([&](const Tensor& g) {
+    kept = g;
+    return Tensor();
+  });
+  sum(y * 3.0).backward();
+  Tensor first = kept;
+  sum(y * 3.0).backward();
+  CHECK(y.grad().to_vector<double>() == std::vector<double>{6, 6});
+  CHECK(first.to_vector<double>() == std::vector<double>{3, 3});
+
+  // a leaf as the root with the caller's gradient: .grad is a copy, the caller's tensor is untouched
+  Tensor z = tensor({1, 2}, DType::Float64).requires_grad_();
+  Tensor given = tensor({7, 8}, DType::Float64);
+  z.backward(given);
+  z.backward(given);
+  CHECK(z.grad().to_vector<double>() == std::vector<double>{14, 16});
+  CHECK(given.to_vector<double>() == std::vector<double>{7, 8});
+}
