@@ -1,6 +1,6 @@
 // `facekit verify --pairs FILE --arch A --weights W [--images DIR] [--flip none|concat|sum] [--crop T]
 // [--folds 10] [--folds-mode stratified|contiguous] [--no-face skip|wrong] [--json OUT] [--roc OUT.png]`: LFW-style face verification
-// (models/verification.h, ../shared/reference/pipelines.md section 5). Every distinct image of the pairs
+// (models/verification.h, docs/reference/pipelines.md section 5). Every distinct image of the pairs
 // file is read, its subject's MTCNN face (--face: facenet's centred-largest rule by default, or the
 // largest) cropped the way the architecture wants it and embedded, once;
 // each pair's score is the cosine of its two embeddings. Pairs with an image without a face (or

@@ -1,5 +1,5 @@
 // A pickle virtual machine that never executes anything: protocols 0-5 (Python 2 and 3), values built
-// only from an allowlist of exact (module, name) globals, as ../shared/reference/weights-formats.md §2
+// only from an allowlist of exact (module, name) globals, as docs/reference/weights-formats.md §2
 // and robustness.md §1.1 describe. GLOBAL yields an inert marker; REDUCE/NEWOBJ/BUILD on an allowlisted
 // marker construct a value (OrderedDict, torch tensor view, numpy array, set, bytes); an unknown class
 // (torch.nn.modules.*, torchvision.*, __main__.Net, ...) becomes an inert generic object whose BUILD

@@ -3,7 +3,7 @@
 // ('storage', torch.XStorage, key, location, numel) loads `<prefix>/data/<key>`, whose size must be
 // numel * itemsize exactly. Legacy format (torch <= 1.5, or _use_new_zipfile_serialization=False): five
 // pickles (magic number, protocol 1001, sys_info, the object, the storage keys sorted as strings) then,
-// per key, an int64 numel and the raw bytes. See ../shared/reference/weights-formats.md §3-4.
+// per key, an int64 numel and the raw bytes. See docs/reference/weights-formats.md §3-4.
 // Tensors come out contiguous (views copied), dtypes kept; dicts flattened with dotted keys, a whole
 // pickled nn.Module flattened as model.state_dict() names it (pickle.h: flatten).
 // Tests: tests/data/test_torch_reader.cpp, tests/data/test_hostile_files.cpp, tests/fuzz/fuzz_pickle.cpp.

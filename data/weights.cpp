@@ -3,7 +3,7 @@
 // and big-endian dtypes honoured) and read_weights (the format sniffed by content, never by extension:
 // zip holding */data.pkl -> torch-zip, other zip -> npz, legacy magic -> torch-legacy, other pickle,
 // .npy -> key "array"; tar, compressed, HTML and empty files refused with the reason).
-// Formats: ../shared/reference/weights-formats.md §1, §5. Tests: tests/data/test_torch_reader.cpp,
+// Formats: docs/reference/weights-formats.md §1, §5. Tests: tests/data/test_torch_reader.cpp,
 // tests/data/test_hostile_files.cpp, tests/fuzz/fuzz_pickle.cpp.
 #include "data/weights.h"
 

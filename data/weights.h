@@ -1,6 +1,6 @@
 // Weight files: facekit's own readers and writers for every format the published face models use.
 // No Python, nothing executed: pickles are interpreted by a VM that builds values from an allowlist
-// of globals only (data/pickle.h). Formats: ../shared/reference/weights-formats.md.
+// of globals only (data/pickle.h). Formats: docs/reference/weights-formats.md.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// Training losses and margin heads for face recognition (reference: /work/shared/reference/losses.md).
+// Training losses and margin heads for face recognition (reference: docs/reference/losses.md).
 //   focal_loss              batch-level focal loss of egcode/KIT/tutorial: (1 - exp(-CE))^gamma * CE  (§2)
 //   focal_loss_per_sample   Lin et al.'s form: mean_i alpha * (1 - p_i)^gamma * (-log p_i)
 //   ArcFace                 additive angular margin s*cos(theta_y + m): insightface (§3b) or egcode (§3a)

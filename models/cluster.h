@@ -1,5 +1,5 @@
 // Agglomerative (hierarchical) clustering of embeddings, and the per-identity dataset clean-up built on
-// it (egcode's dataset_cleanup, ../shared/reference/pipelines.md §4).
+// it (egcode's dataset_cleanup, docs/reference/pipelines.md §4).
 //  - The clustering is scikit-learn's AgglomerativeClustering(n_clusters=None, distance_threshold=t,
 //    metric=cosine|euclidean, linkage=single|complete|average): start with one cluster per point,
 //    repeatedly merge the two clusters with the smallest linkage distance, and stop as soon as that

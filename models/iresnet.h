@@ -1,5 +1,5 @@
 // insightface's IResNet (arcface_torch backbones/iresnet.py; the ms1mv3_arcface_r50_fp16
-// backbone.pth release), reference ../shared/reference/models.md section 4:
+// backbone.pth release), reference docs/reference/models.md section 4:
 //   conv1 3x3 3->64, bn1, prelu
 //   layer1..4  IBasicBlock stages of 64/128/256/512 planes, every stage's first block stride 2 with a
 //              downsample (Conv 1x1 stride 2 + BN), layer1 included: 112 -> 56 -> 28 -> 14 -> 7

@@ -1,6 +1,6 @@
 // IR and IR-SE backbones (face.evoLVe's model_irse.py as used by egcode/facerec, the release of
 // `IR_50_MODEL_arcface_ms1celeb_epoch90_lfw9962.pth`): an improved-residual ResNet for 112x112 faces
-// (reference ../shared/reference/models.md section 3). Written as the release draws it:
+// (reference docs/reference/models.md section 3). Written as the release draws it:
 //   input_layer  Conv 3x3 3->64, BN, PReLU
 //   body         bottleneck_IR units: BN, Conv 3x3, PReLU, Conv 3x3 (stride s), BN [, SEModule]
 //                plus a shortcut (MaxPool2d(1, s) subsampling, or Conv 1x1 stride s + BN); no

@@ -1,4 +1,4 @@
-// The MTCNN detector (see mtcnn.h). Each numbered step matches ../shared/reference/mtcnn.md section 2.
+// The MTCNN detector (see mtcnn.h). Each numbered step matches docs/reference/mtcnn.md section 2.
 #include "models/mtcnn.h"
 
 #include <algorithm>

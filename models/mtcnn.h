@@ -1,5 +1,5 @@
 // The MTCNN face detector, step for step as facenet-pytorch's detect_face + MTCNN.detect
-// (../shared/reference/mtcnn.md section 2): an image pyramid from min_face_size and factor, PNet on
+// (docs/reference/mtcnn.md section 2): an image pyramid from min_face_size and factor, PNet on
 // every scale (area resampling, candidates >= threshold 0, NMS 0.5 per scale, 0.7 across scales; all
 // images and scales in two parallel regions, PNet on bands of rows: see stage 1 in mtcnn.cpp), PNet
 // box regression and squaring, RNet on 24x24 area-resampled crops (> threshold 1, NMS 0.7, regression,

@@ -1,5 +1,5 @@
 // MTCNN's three networks as facenet-pytorch defines them (models/mtcnn.py; reference
-// ../shared/reference/mtcnn.md section 1), so its pnet.pt / rnet.pt / onet.pt load unchanged:
+// docs/reference/mtcnn.md section 1), so its pnet.pt / rnet.pt / onet.pt load unchanged:
 //   PNet  any input >= 12x12, fully convolutional: per 12x12 window (stride 2) a face probability
 //         "prob" (N, 2, h, w) (softmax over channels; channel 1 = face) and a box regression "reg"
 //         (N, 4, h, w), with h = ceil((H - 2) / 2) - 4.

@@ -1,4 +1,4 @@
-// Face verification, LFW style (../shared/reference/pipelines.md section 5): the pairs files and the
+// Face verification, LFW style (docs/reference/pipelines.md section 5): the pairs files and the
 // 10-fold evaluation of "same person?" decisions made by thresholding a similarity score.
 //  - Pairs files: LFW's pairs.txt (`name i j` = same person, `name1 i name2 j` = different; images
 //    <images>/<name>/<name>_%04d.jpg, .png when no .jpg) and CSV (`img1,img2,label`, deepface's

@@ -1,6 +1,6 @@
 // The model zoo: every architecture facekit ships, by the name users type (`facekit run --arch NAME`),
 // and the interface they share. Each architecture is a Module whose state-dict keys are exactly those
-// of its public PyTorch release, so published weights load unchanged (../shared/reference/models.md,
+// of its public PyTorch release, so published weights load unchanged (docs/reference/models.md,
 // mtcnn.md). One family per file: vggface2.cpp, resnet_torchvision.cpp, inception_resnet_v1.cpp,
 // irse.cpp, iresnet.cpp, mobilefacenet.cpp, mtcnn_nets.cpp; registry.cpp collects their entries.
 // Tests: tests/models/.

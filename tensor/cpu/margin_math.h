@@ -3,7 +3,7 @@
 // (n, j) and whether j is row n's label:
 //   logit = s * phi(c)  for the target,   s * c  otherwise
 //   dlogit/dc = s * phi'(c)  for the target,   s  otherwise
-// phi per head (reference: /work/shared/reference/losses.md):
+// phi per head (reference: docs/reference/losses.md):
 //   ArcFace insightface:  sin = sqrt(clamp(1 - c^2, 1e-12, 1)); phi = c cos(m) - sin sin(m)
 //                         = cos(theta + m), kept where c > cos(pi - m) (else c - sin(pi - m) m),
 //                         or, with easy_margin, where c > 0 (else c)
