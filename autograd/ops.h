@@ -113,6 +113,10 @@ Tensor prelu(const Tensor& x, const Tensor& weight);
 // shared slope) the two ops. Same values and gradients either way.
 Tensor batch_norm_act(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                       Tensor running_var, bool training, double momentum, double eps, const Tensor& alpha);
+// batch_norm(x, ...) + residual: on the CPU one fused op (ops::batch_norm_add) that does not keep the
+// batch-norm output; elsewhere (or when the shapes differ, which add would broadcast) the two ops.
+Tensor batch_norm_add(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                      Tensor running_var, bool training, double momentum, double eps, const Tensor& residual);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor dropout(const Tensor& x, double p, bool training);

@@ -37,8 +37,11 @@ BatchNormBase::BatchNormBase(int64_t num_features_, double eps_, std::optional<d
 Tensor BatchNormBase::forward(const Tensor& x) { return forward_impl(x, false, Tensor()); }
 Tensor BatchNormBase::forward_prelu(const Tensor& x, const Tensor& alpha) { return forward_impl(x, true, alpha); }
 Tensor BatchNormBase::forward_relu(const Tensor& x) { return forward_impl(x, true, Tensor()); }
+Tensor BatchNormBase::forward_add(const Tensor& x, const Tensor& residual) {
+  return forward_impl(x, false, Tensor(), residual);
+}
 
-Tensor BatchNormBase::forward_impl(const Tensor& x, bool act, const Tensor& alpha) {
+Tensor BatchNormBase::forward_impl(const Tensor& x, bool act, const Tensor& alpha, const Tensor& residual) {
   check_input_dim(x);
   FK_CHECK(x.size(1) == num_features, type_name(), "(", num_features, "): input ", shape_str(x.shape()), " has ",
            x.size(1), " channels in dim 1");
@@ -52,6 +55,7 @@ Tensor BatchNormBase::forward_impl(const Tensor& x, bool act, const Tensor& alph
   bool use_batch_stats = is_training() || !running_mean.defined();
   bool pass_running = !is_training() || track_running_stats;
   Tensor rm = pass_running ? running_mean : Tensor(), rv = pass_running ? running_var : Tensor();
+  if (residual.defined()) return batch_norm_add(x, weight, bias, rm, rv, use_batch_stats, factor, eps, residual);
   if (!act) return batch_norm(x, weight, bias, rm, rv, use_batch_stats, factor, eps);
   return batch_norm_act(x, weight, bias, rm, rv, use_batch_stats, factor, eps, alpha);
 }
@@ -87,6 +91,16 @@ Tensor batch_norm_activation(Module& bn, Module& act, const Tensor& x) {
   auto& b = static_cast<BatchNormBase&>(bn);
   const auto* prelu = dynamic_cast<const PReLU*>(&act);
   return prelu ? b.forward_prelu(x, prelu->weight) : b.forward_relu(x);
+}
+
+bool fuses_with_residual(const Module& bn) {
+  const auto* b = dynamic_cast<const BatchNormBase*>(&bn);
+  return b && b->is_training() && !bn.has_forward_hooks(false);
+}
+
+Tensor batch_norm_residual(Module& bn, const Tensor& x, const Tensor& residual) {
+  if (!fuses_with_residual(bn)) return add(bn(x), residual);
+  return static_cast<BatchNormBase&>(bn).forward_add(x, residual);
 }
 
 }  // namespace fk

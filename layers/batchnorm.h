@@ -21,6 +21,9 @@ class BatchNormBase : public Module {
   // Sequential and the models call for a BatchNorm followed by its activation (no hooks run here).
   Tensor forward_prelu(const Tensor& x, const Tensor& alpha);
   Tensor forward_relu(const Tensor& x);
+  // forward(x) + residual in one fused op on the CPU (batch_norm_add): what Sequential::forward_add and
+  // the models call for a block's last BatchNorm and its shortcut (no hooks run here).
+  Tensor forward_add(const Tensor& x, const Tensor& residual);
   std::string extra_repr() const override;
 
   int64_t num_features;
@@ -38,7 +41,7 @@ class BatchNormBase : public Module {
   Tensor value_for_missing(const std::string& local_name) const override;
 
  private:
-  Tensor forward_impl(const Tensor& x, bool act, const Tensor& alpha);
+  Tensor forward_impl(const Tensor& x, bool act, const Tensor& alpha, const Tensor& residual = Tensor());
 };
 
 class BatchNorm1d : public BatchNormBase {
@@ -67,5 +70,9 @@ bool fuses_with_activation(const Module& bn, const Module& act);
 // act(bn(x)): BatchNormBase::forward_prelu / forward_relu when fuses_with_activation, else the two
 // modules through their operator(). What Sequential and the models' blocks call for such pairs.
 Tensor batch_norm_activation(Module& bn, Module& act, const Tensor& x);
+// Whether bn(x) + residual runs as one fused op: bn a BatchNorm in training without forward hooks.
+bool fuses_with_residual(const Module& bn);
+// bn(x) + residual: BatchNormBase::forward_add when fuses_with_residual, else add(bn(x), residual).
+Tensor batch_norm_residual(Module& bn, const Tensor& x, const Tensor& residual);
 
 }  // namespace fk

@@ -28,11 +28,18 @@ std::shared_ptr<Module> Sequential::operator[](int64_t i) const {
   return order_[size_t(i < 0 ? i + n : i)];
 }
 
-Tensor Sequential::forward(const Tensor& x) {
+Tensor Sequential::forward(const Tensor& x) { return run(x, order_.size()); }
+
+Tensor Sequential::forward_add(const Tensor& x, const Tensor& residual) {
+  if (order_.empty() || has_forward_hooks(false) || !fuses_with_residual(*order_.back())) return add((*this)(x), residual);
+  return batch_norm_residual(*order_.back(), run(x, order_.size() - 1), residual);
+}
+
+Tensor Sequential::run(const Tensor& x, size_t end) {
   Tensor y = x;
-  for (size_t i = 0; i < order_.size(); ++i) {
+  for (size_t i = 0; i < end; ++i) {
     // a BatchNorm and its PReLU / ReLU in training: one fused op (batch_norm_activation)
-    if (i + 1 < order_.size() && fuses_with_activation(*order_[i], *order_[i + 1])) {
+    if (i + 1 < end && fuses_with_activation(*order_[i], *order_[i + 1])) {
       y = batch_norm_activation(*order_[i], *order_[i + 1], y);
       ++i;
     } else {

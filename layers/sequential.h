@@ -28,8 +28,13 @@ class Sequential : public Module {
   std::shared_ptr<Module> operator[](int64_t i) const;
 
   Tensor forward(const Tensor& x) override;
+  // (*this)(x) + residual, with the add fused into the last child when that is a BatchNorm in training
+  // (batch_norm_residual) and this Sequential has no forward hooks: a residual block's last step.
+  Tensor forward_add(const Tensor& x, const Tensor& residual);
 
  private:
+  // children [0, end) in order, each BatchNorm + activation pair fused
+  Tensor run(const Tensor& x, size_t end);
   std::vector<std::shared_ptr<Module>> order_;
 };
 

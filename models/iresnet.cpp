@@ -39,9 +39,9 @@ IBasicBlock::IBasicBlock(int64_t inplanes, int64_t planes, int64_t stride, std::
 }
 
 Tensor IBasicBlock::forward(const Tensor& x) {
-  Tensor out = (*bn3)((*conv2)(batch_norm_activation(*bn2, *prelu, (*conv1)((*bn1)(x)))));
+  Tensor out = (*conv2)(batch_norm_activation(*bn2, *prelu, (*conv1)((*bn1)(x))));
   Tensor identity = downsample ? (*downsample)(x) : x;
-  return add(out, identity);
+  return batch_norm_residual(*bn3, out, identity);  // bn3(out) + identity, the add fused in training
 }
 
 IResNet::IResNet(const std::array<int64_t, 4>& layers, double dropout_p, int64_t num_features) {

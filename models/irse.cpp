@@ -29,8 +29,7 @@ BottleneckIR::BottleneckIR(int64_t in_channel, int64_t depth, int64_t stride, bo
 
 Tensor BottleneckIR::forward(const Tensor& x) {
   Tensor shortcut = (*shortcut_layer)(x);
-  Tensor res = (*res_layer)(x);
-  return add(res, shortcut);
+  return res_layer->forward_add(x, shortcut);  // res_layer(x) + shortcut, the add fused in training
 }
 
 IRConfig IRConfig::release(int64_t input_size, int64_t num_layers, const std::string& mode) {

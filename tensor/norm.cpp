@@ -93,11 +93,11 @@ static void batch_norm_statistics(const Tensor& xc, Tensor running_mean, Tensor 
   });
 }
 
-// The CPU forward of batch_norm (act false) and of batch_norm_act (act true; alpha undefined: ReLU):
-// the statistics, then the one kernel that writes the output.
+// The CPU forward of batch_norm (act false), of batch_norm_act (act true; alpha undefined: ReLU) and of
+// batch_norm_add (residual defined): the statistics, then the one kernel that writes the output.
 static BatchNormResult batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                                       Tensor running_var, bool training, double momentum, double eps, bool act,
-                                      const Tensor& alpha) {
+                                      const Tensor& alpha, const Tensor& residual = Tensor()) {
   int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
   Tensor xc = x.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
@@ -106,10 +106,14 @@ static BatchNormResult batch_norm_cpu(const Tensor& x, const Tensor& weight, con
   // y not zero-filled: the kernels write every element
   BatchNormResult r{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};
   batch_norm_statistics(xc, running_mean, running_var, training, momentum, eps, r);
+  Tensor rc = residual.defined() ? residual.contiguous() : Tensor();
   dispatch_float(x.dtype(), act ? "batch_norm_act" : "batch_norm", [&]<class T>() {
     const T* wp = w.defined() ? w.data<T>() : nullptr;
     const T* bp = b.defined() ? b.data<T>() : nullptr;
-    if (act)
+    if (rc.defined())
+      cpu::batch_norm_add_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(), wp, bp, rc.data<T>(),
+                                  N, C, S, r.y.data<T>());
+    else if (act)
       cpu::batch_norm_act_forward(xc.data<T>(), r.save_mean.data<T>(), r.save_invstd.data<T>(), wp, bp,
                                   a.defined() ? a.data<T>() : nullptr, N, C, S, r.y.data<T>());
     else
@@ -142,6 +146,18 @@ BatchNormResult batch_norm_act(const Tensor& x, const Tensor& weight, const Tens
   FK_CHECK(x.device().is_cpu(), "batch_norm_act: CPU tensors only, got x on ", x.device().str(),
            " (compose batch_norm and prelu / relu there)");
   return batch_norm_cpu(x, weight, bias, running_mean, running_var, training, momentum, eps, true, alpha);
+}
+
+BatchNormResult batch_norm_add(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                               Tensor running_var, bool training, double momentum, double eps, const Tensor& residual) {
+  check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
+  check_float_input(residual, "batch_norm_add", "residual");
+  check_same_type(x, residual, "batch_norm_add");
+  FK_CHECK(residual.shape() == x.shape(), "batch_norm_add: residual ", shape_str(residual.shape()), " must match x ",
+           shape_str(x.shape()));
+  FK_CHECK(x.device().is_cpu(), "batch_norm_add: CPU tensors only, got x on ", x.device().str(),
+           " (compose batch_norm and add there)");
+  return batch_norm_cpu(x, weight, bias, running_mean, running_var, training, momentum, eps, false, Tensor(), residual);
 }
 
 static void check_backward_args(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& save_mean,

@@ -29,6 +29,11 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
 // two ops; y (the batch-norm output) is not stored, backward recomputes it from x.
 BatchNormResult batch_norm_act(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                                Tensor running_var, bool training, double momentum, double eps, const Tensor& alpha);
+// batch_norm(x) + residual in one pass over memory (CPU only; residual of x's shape and type): the same
+// statistics, running-stat update and output bits as the two ops, without storing the batch-norm
+// output. Its gradients are batch_norm_backward's with dz as dy, and dz for the residual.
+BatchNormResult batch_norm_add(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                               Tensor running_var, bool training, double momentum, double eps, const Tensor& residual);
 struct BatchNormActGrads {
   Tensor dx, dweight, dbias, dalpha;  // dalpha undefined for ReLU
 };

@@ -36,6 +36,12 @@ void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd
 template <class T>
 void batch_norm_act_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
                             const T* alpha, int64_t N, int64_t C, int64_t S, T* z);
+// ---- batch norm followed by a residual add, fused: z = y + r with y batch norm's output (rounded to T
+// first, as the two ops round it), never stored. The backward is batch_norm_backward's with dz as dy
+// (and dz itself for r).
+template <class T>
+void batch_norm_add_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, const T* r,
+                            int64_t N, int64_t C, int64_t S, T* z);
 // dy = y > 0 ? dz : alpha[c] * dz, then batch_norm_backward's dx, dweight, dbias from dy; and
 // dalpha[c] = sum over y <= 0 of dz * y (skipped when dalpha is null). All assigned.
 template <class T>

@@ -149,6 +149,26 @@ void batch_norm_act_forward(const T* x, const T* mean, const T* invstd, const T*
 }
 
 template <class T>
+void batch_norm_add_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, const T* r,
+                            int64_t N, int64_t C, int64_t S, T* z) {
+  std::vector<T> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
+  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t c = p % C;
+      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
+      const T* xp = x + p * S;
+      const T* rp = r + p * S;
+      T* zp = z + p * S;
+      for (int64_t s = 0; s < S; ++s) {
+        const T y = bn_normalize(xp[s], m, sc, b);  // a named T: rounded before the add, as batch_norm's output
+        zp[s] = y + rp[s];
+      }
+    }
+  });
+}
+
+template <class T>
 void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* invstd, const T* weight,
                              const T* bias, const T* alpha, int64_t N, int64_t C, int64_t S, bool training, T* dx,
                              T* dweight, T* dbias, T* dalpha) {
@@ -226,6 +246,8 @@ void batch_norm_act_backward(const T* dz, const T* x, const T* mean, const T* in
   template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
                                        bool, T*, T*, T*);                                                       \
   template void batch_norm_act_forward<T>(const T*, const T*, const T*, const T*, const T*, const T*, int64_t,    \
+                                          int64_t, int64_t, T*);                                                  \
+  template void batch_norm_add_forward<T>(const T*, const T*, const T*, const T*, const T*, const T*, int64_t,    \
                                           int64_t, int64_t, T*);                                                  \
   template void batch_norm_act_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, const T*,  \
                                            int64_t, int64_t, int64_t, bool, T*, T*, T*, T*);

@@ -1,7 +1,8 @@
 // Gradient tests of batch_norm (autograd/norm.cpp, tensor/cpu/norm.cpp): a hand-worked backward,
 // float64 gradchecks of x, weight and bias for every row of tests/cases/norm.h (training: through the
 // batch statistics; eval: running stats constant), and the float32 gradients against PyTorch; the
-// same for batch_norm_act (batch norm + PReLU / ReLU fused), which must also equal the two ops bit for bit.
+// same for batch_norm_act (batch norm + PReLU / ReLU fused), which must also equal the two ops bit for bit,
+// and for batch_norm_add (batch norm + a residual add fused).
 #include <cmath>
 
 #include "cases/norm.h"
@@ -203,4 +204,73 @@ TEST_CASE("batch_norm_act: wrong slopes are refused naming the op") {
   Tensor z = batch_norm_act(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, shared);
   CHECK_CLOSE(z, prelu(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5), shared), 0, 0,
               "shared slope");
+}
+
+// ---- batch_norm_add: batch_norm then a residual add in one op
+
+TEST_CASE("batch_norm_add: gradcheck of x, weight, bias and the residual") {
+  for (const auto& c : test::batch_norm_cases) {
+    SUBCASE(c.name) {
+      manual_seed(14);
+      int64_t C = c.x[1];
+      Tensor rm = ops::mul(randn({C}, DType::Float64), 0.5);
+      Tensor rv = ops::add(rand({C}, DType::Float64), 0.5);
+      std::vector<Tensor> inputs{test::leaf(c.x), test::leaf(c.x)};
+      if (c.affine) {
+        inputs.push_back(test::leaf({C}));
+        inputs.push_back(test::leaf({C}));
+      }
+      auto f = [&](const std::vector<Tensor>& in) {
+        Tensor w = c.affine ? in[2] : Tensor(), b = c.affine ? in[3] : Tensor();
+        Tensor m = c.training ? rm.clone() : rm, v = c.training ? rv.clone() : rv;
+        return batch_norm_add(in[0], w, b, m, v, c.training, c.momentum, c.eps, in[1]);
+      };
+      CHECK_GRADCHECK(f, inputs);
+    }
+  }
+}
+
+TEST_CASE("batch_norm_add: float32 output, running stats and gradients equal batch_norm then add") {
+  for (const auto& c : test::batch_norm_cases) {
+    SUBCASE(c.name) {
+      manual_seed(15);
+      int64_t C = c.x[1];
+      Tensor x0 = randn(c.x), r0 = randn(c.x), w0 = randn({C}), b0 = randn({C});
+      Tensor dz = randn(c.x), rm0 = randn({C}), rv0 = ops::add(rand({C}), 0.5);
+      struct Run {
+        Tensor x, r, w, b, rm, rv, z;
+      };
+      auto run = [&](bool fused) {
+        Run o{x0.clone().requires_grad_(), r0.clone().requires_grad_(),
+              c.affine ? w0.clone().requires_grad_() : Tensor(), c.affine ? b0.clone().requires_grad_() : Tensor(),
+              rm0.clone(), rv0.clone(), Tensor()};
+        if (fused)
+          o.z = batch_norm_add(o.x, o.w, o.b, o.rm, o.rv, c.training, c.momentum, c.eps, o.r);
+        else
+          o.z = add(batch_norm(o.x, o.w, o.b, o.rm, o.rv, c.training, c.momentum, c.eps), o.r);
+        o.z.backward(dz);
+        return o;
+      };
+      Run f = run(true), s = run(false);
+      CHECK(f.z.grad_fn()->name() == "batch_norm_add");
+      CHECK_CLOSE(f.z, s.z, 0, 0, "output");
+      CHECK_CLOSE(f.rm, s.rm, 0, 0, "running_mean");
+      CHECK_CLOSE(f.rv, s.rv, 0, 0, "running_var");
+      CHECK_CLOSE(f.x.grad(), s.x.grad(), 0, 0, "dx");
+      CHECK_CLOSE(f.r.grad(), s.r.grad(), 0, 0, "dresidual");
+      if (c.affine) {
+        CHECK_CLOSE(f.w.grad(), s.w.grad(), 0, 0, "dweight");
+        CHECK_CLOSE(f.b.grad(), s.b.grad(), 0, 0, "dbias");
+      }
+    }
+  }
+}
+
+TEST_CASE("batch_norm_add: a residual of another shape is refused by the op, broadcast by the composed form") {
+  Tensor x = randn({2, 3, 4, 4});
+  CHECK_THROWS_WITH_AS(ops::batch_norm_add(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, randn({2, 3, 4, 1})),
+                       doctest::Contains("batch_norm_add: residual [2, 3, 4, 1] must match x [2, 3, 4, 4]"), Error);
+  Tensor r = randn({1, 3, 1, 1});
+  Tensor z = batch_norm_add(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, r);
+  CHECK_CLOSE(z, add(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5), r), 0, 0, "broadcast");
 }

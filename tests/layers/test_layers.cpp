@@ -431,3 +431,35 @@ TEST_CASE("sequential: a BatchNorm and its PReLU run fused in training, as the t
   bn->eval();
   CHECK_FALSE(fuses_with_activation(*bn, *act));
 }
+
+TEST_CASE("sequential: forward_add fuses the last BatchNorm with the residual in training, as the add") {
+  manual_seed(4);
+  auto conv = std::make_shared<Conv2d>(4, 4, 3, 1, 1, 1, 1, false);
+  auto bn = std::make_shared<BatchNorm2d>(4);
+  Sequential seq(conv, bn);
+  Tensor x = randn({3, 4, 5, 5}), shortcut = randn({3, 4, 5, 5});
+  CHECK(fuses_with_residual(*bn));
+  Tensor fused = seq.forward_add(x, shortcut);
+  CHECK(fused.grad_fn()->name() == "batch_norm_add");
+  CHECK(bn->num_batches_tracked.item() == 1);
+  Tensor plain = add(seq(x), shortcut);  // the two ops (running stats advance once more)
+  CHECK(plain.grad_fn()->name() == "add");
+  CHECK_CLOSE(fused, plain, 0, 0, "fused output");
+  // a hook on the BatchNorm or on the Sequential: the modules run unfused, the hook fires
+  int calls = 0;
+  seq.register_forward_hook([&](Module&, const Tensor&, const Tensor&) {
+    ++calls;
+    return Tensor();
+  });
+  Tensor hooked = seq.forward_add(x, shortcut);
+  CHECK(hooked.grad_fn()->name() == "add");
+  CHECK(calls == 1);
+  CHECK_CLOSE(hooked, fused, 0, 0, "unfused output");
+  bn->register_forward_hook([&](Module&, const Tensor&, const Tensor&) { return Tensor(); });
+  CHECK_FALSE(fuses_with_residual(*bn));
+  // eval: not fused
+  Sequential seq2(std::make_shared<BatchNorm2d>(4));
+  seq2.eval();
+  CHECK(seq2.forward_add(x, shortcut).grad_fn()->name() == "add");
+  CHECK_FALSE(fuses_with_residual(*seq2[0]));
+}
