@@ -60,6 +60,25 @@ void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean,
   });
 }
 
+// The loop every batch-norm forward shares: out(p, c, s, y) for each element s of each of the N*C
+// planes p (channel c), with y = bn_normalize(x) rounded to T. One pass over the planes in memory order
+// (each thread streams one contiguous range): measured 1.65 ms vs 2.45 ms for a loop over channels that
+// hops between the N planes of each channel (8x256x56x56 float, 2 threads).
+template <class T, class Out>
+void for_each_normalized(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, int64_t N,
+                         int64_t C, int64_t S, Out out) {
+  std::vector<T> scale(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
+  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t c = p % C;
+      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
+      const T* xp = x + p * S;
+      for (int64_t s = 0; s < S; ++s) out(p, c, s, bn_normalize(xp[s], m, sc, b));
+    }
+  });
+}
+
 template <class T>
 void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, int64_t N,
                         int64_t C, int64_t S, T* y) {
@@ -68,20 +87,8 @@ void batch_norm_forward(const T* x, const T* mean, const T* invstd, const T* wei
   // channel's mean is large against its spread, x * scale and mean * scale are two large terms that
   // cancel, and float32 loses digits (seen as 1e-3 gradient errors on Inception-ResNet-V1 in train mode);
   // subtracting the mean first, as PyTorch does, keeps them.
-  std::vector<T> scale(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
-  // One pass over the N*C planes in memory order (each thread streams one contiguous range): measured
-  // 1.65 ms vs 2.45 ms for a loop over channels that hops between the N planes of each channel
-  // (8x256x56x56 float, 2 threads).
-  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % C;
-      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
-      const T* xp = x + p * S;
-      T* yp = y + p * S;
-      for (int64_t s = 0; s < S; ++s) yp[s] = bn_normalize(xp[s], m, sc, b);
-    }
-  });
+  for_each_normalized(x, mean, invstd, weight, bias, N, C, S,
+                      [&](int64_t p, int64_t, int64_t s, T v) { y[p * S + s] = v; });
 }
 
 template <class T>
@@ -135,37 +142,16 @@ void batch_norm_backward(const T* dy, const T* x, const T* mean, const T* invstd
 template <class T>
 void batch_norm_act_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias,
                             const T* alpha, int64_t N, int64_t C, int64_t S, T* z) {
-  std::vector<T> scale(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
-  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % C;
-      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0), a = alpha ? alpha[c] : T(0);
-      const T* xp = x + p * S;
-      T* zp = z + p * S;
-      for (int64_t s = 0; s < S; ++s) zp[s] = prelu_value(bn_normalize(xp[s], m, sc, b), a);
-    }
+  for_each_normalized(x, mean, invstd, weight, bias, N, C, S, [&](int64_t p, int64_t c, int64_t s, T y) {
+    z[p * S + s] = prelu_value(y, alpha ? alpha[c] : T(0));
   });
 }
 
 template <class T>
 void batch_norm_add_forward(const T* x, const T* mean, const T* invstd, const T* weight, const T* bias, const T* r,
                             int64_t N, int64_t C, int64_t S, T* z) {
-  std::vector<T> scale(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) scale[size_t(c)] = bn_scale(invstd[c], weight, c);
-  parallel_for(N * C, channel_grain(S), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % C;
-      const T m = mean[c], sc = scale[size_t(c)], b = bias ? bias[c] : T(0);
-      const T* xp = x + p * S;
-      const T* rp = r + p * S;
-      T* zp = z + p * S;
-      for (int64_t s = 0; s < S; ++s) {
-        const T y = bn_normalize(xp[s], m, sc, b);  // a named T: rounded before the add, as batch_norm's output
-        zp[s] = y + rp[s];
-      }
-    }
-  });
+  for_each_normalized(x, mean, invstd, weight, bias, N, C, S,
+                      [&](int64_t p, int64_t, int64_t s, T y) { z[p * S + s] = y + r[p * S + s]; });
 }
 
 template <class T>
