@@ -1,6 +1,7 @@
 // Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format. CPU
-// parameters are updated by plain loops here, CUDA ones by the fused kernels of cuda/optim.cu; both
-// call the per-element functions of tensor/cpu/optim_math.h.
+// parameters are updated here by one loop per optimiser over a list of slots (a whole group in
+// update_fused, one parameter in update), CUDA ones by the fused kernels of cuda/optim.cu; both call
+// the per-element functions of tensor/cpu/optim_math.h.
 #include "layers/optim.h"
 
 #include <algorithm>
@@ -73,9 +74,9 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 constexpr int64_t kOptimGrain = 1 << 15;
 
 // Running sums of the tensors' element counts: starts[i] = elements before tensor i, back() = total.
-std::vector<int64_t> element_starts(const std::vector<const Tensor*>& tensors) {
+std::vector<int64_t> element_starts(const std::vector<Tensor>& tensors) {
   std::vector<int64_t> starts{0};
-  for (const Tensor* t : tensors) starts.push_back(starts.back() + t->numel());
+  for (const Tensor& t : tensors) starts.push_back(starts.back() + t.numel());
   return starts;
 }
 
@@ -147,8 +148,7 @@ void Optimizer::step() {
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
-  std::vector<const Tensor*> cpu_grads;  // zeroed together below
-  std::vector<Tensor> held;              // keeps them alive meanwhile
+  std::vector<Tensor> cpu_grads;  // zeroed together below
   for (const auto& group : groups_) {
     for (const auto& [name, param] : group.params) {
       Tensor p = param;
@@ -157,15 +157,14 @@ void Optimizer::zero_grad(bool set_to_none) {
       if (set_to_none) {
         p.zero_grad();
       } else if (g.is_contiguous() && g.device().is_cpu()) {
-        held.push_back(g);
+        cpu_grads.push_back(g);
       } else {
         p.set_grad(zeros(g.shape(), g.dtype(), g.device()));
       }
     }
   }
-  for (const Tensor& g : held) cpu_grads.push_back(&g);
   for_each_segment(element_starts(cpu_grads), [&](size_t i, int64_t b, int64_t e) {
-    const Tensor& g = *cpu_grads[i];
+    const Tensor& g = cpu_grads[i];
     const size_t elem = dtype_size(g.dtype());
     std::memset(static_cast<char*>(g.raw_data()) + b * elem, 0, size_t(e - b) * elem);  // 0.0 is all-zero bits
   });
@@ -179,9 +178,9 @@ bool one_cpu_dtype(const std::vector<Optimizer::Slot>& slots) {
   });
 }
 
-std::vector<const Tensor*> params_of(const std::vector<Optimizer::Slot>& slots) {
-  std::vector<const Tensor*> out;
-  for (const auto& s : slots) out.push_back(&s.p);
+std::vector<Tensor> params_of(const std::vector<Optimizer::Slot>& slots) {
+  std::vector<Tensor> out;
+  for (const auto& s : slots) out.push_back(s.p);
   return out;
 }
 
@@ -328,52 +327,15 @@ std::vector<std::string> SGD::state_fields() const {
 }
 
 namespace {
-template <class T>
-void sgd_loop(Tensor& p, const Tensor& g, Tensor* buf, bool first_step, const SgdCoefs<T>& c) {
-  T* pd = p.data<T>();
-  const T* gd = g.data<T>();
-  T* bd = buf ? buf->data<T>() : nullptr;
-  parallel_for(p.numel(), kOptimGrain, [&](int64_t b, int64_t e) {
-    if (bd) {
-      for (int64_t i = b; i < e; ++i) sgd_update_element(pd[i], gd[i], bd[i], first_step, c);
-    } else {
-      T unused = 0;
-      for (int64_t i = b; i < e; ++i) sgd_update_element(pd[i], gd[i], unused, first_step, c);
-    }
-  });
-}
 
 SgdCoefs<double> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
   return {group.lr, group.weight_decay, o.momentum, 1 - o.dampening, group.weight_decay != 0, o.momentum != 0,
           o.nesterov};
 }
-}  // namespace
 
-void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
-  Tensor* buf = nullptr;
-  Tensor buffer;
-  bool first_step = false;
-  if (opt_.momentum != 0) {
-    first_step = !state.contains("momentum_buffer");
-    if (first_step) state.set("momentum_buffer", zeros(p.shape(), p.dtype(), p.device()));
-    buffer = state.at("momentum_buffer");
-    FK_CHECK(buffer.dtype() == p.dtype(), "optim: SGD: momentum buffer dtype ", dtype_name(buffer.dtype()),
-             " differs from its parameter's ", dtype_name(p.dtype()));
-    FK_CHECK(buffer.device() == p.device() && buffer.is_contiguous(), "optim: SGD: momentum buffer on ",
-             buffer.device().str(), " must be contiguous on its parameter's ", p.device().str());
-    buf = &buffer;
-  }
-  const SgdCoefs<double> c = sgd_coefs(group, opt_);
-  FK_ON_CUDA(p, cuda::sgd_update(p, g, buffer, first_step, c));
-  if (p.dtype() == DType::Float32)
-    sgd_loop<float>(p, g, buf, first_step, coefs_as<float>(c));
-  else
-    sgd_loop<double>(p, g, buf, first_step, coefs_as<double>(c));
-}
-
-namespace {
+// The SGD update of every slot (one slot: update(); a group: update_fused()), in one parallel region.
 template <class T>
-void sgd_fused_loop(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts, bool momentum,
+void sgd_update_slots(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts, bool momentum,
                     bool first_step, const SgdCoefs<T>& c) {
   for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
     T* pd = slots[i].p.data<T>();
@@ -389,6 +351,29 @@ void sgd_fused_loop(const std::vector<Optimizer::Slot>& slots, const std::vector
 }
 }  // namespace
 
+void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
+  const bool momentum = opt_.momentum != 0;
+  Tensor buffer;
+  bool first_step = false;
+  if (momentum) {
+    first_step = !state.contains("momentum_buffer");
+    if (first_step) state.set("momentum_buffer", zeros(p.shape(), p.dtype(), p.device()));
+    buffer = state.at("momentum_buffer");
+    FK_CHECK(buffer.dtype() == p.dtype(), "optim: SGD: momentum buffer dtype ", dtype_name(buffer.dtype()),
+             " differs from its parameter's ", dtype_name(p.dtype()));
+    FK_CHECK(buffer.device() == p.device() && buffer.is_contiguous(), "optim: SGD: momentum buffer on ",
+             buffer.device().str(), " must be contiguous on its parameter's ", p.device().str());
+  }
+  const SgdCoefs<double> c = sgd_coefs(group, opt_);
+  FK_ON_CUDA(p, cuda::sgd_update(p, g, buffer, first_step, c));
+  const std::vector<Slot> one{{p, g, &state}};
+  const std::vector<int64_t> starts{0, p.numel()};
+  if (p.dtype() == DType::Float32)
+    sgd_update_slots<float>(one, starts, momentum, first_step, coefs_as<float>(c));
+  else
+    sgd_update_slots<double>(one, starts, momentum, first_step, coefs_as<double>(c));
+}
+
 bool SGD::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
   if (!one_cpu_dtype(slots)) return false;
   const bool momentum = opt_.momentum != 0;
@@ -402,9 +387,9 @@ bool SGD::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) 
   }
   const SgdCoefs<double> c = sgd_coefs(group, opt_);
   if (slots[0].p.dtype() == DType::Float32)
-    sgd_fused_loop<float>(slots, starts, momentum, first_step, coefs_as<float>(c));
+    sgd_update_slots<float>(slots, starts, momentum, first_step, coefs_as<float>(c));
   else
-    sgd_fused_loop<double>(slots, starts, momentum, first_step, coefs_as<double>(c));
+    sgd_update_slots<double>(slots, starts, momentum, first_step, coefs_as<double>(c));
   return true;
 }
 
@@ -464,17 +449,21 @@ AdamCoefs<double> adam_coefs(const ParamGroup& group, const AdamOptions& o, bool
   return c;
 }
 
+// The Adam update of every slot (one slot: update(); a group: update_fused()), in one parallel region.
 template <class T>
-void adam_loop(Tensor& p, const Tensor& g, StateDict& state, const AdamCoefs<T>& c) {
-  T* pd = p.data<T>();
-  const T* gd = g.data<T>();
-  T* m = state.at("exp_avg").data<T>();
-  T* v = state.at("exp_avg_sq").data<T>();
-  T* vmax = c.amsgrad ? state.at("max_exp_avg_sq").data<T>() : nullptr;
-  parallel_for(p.numel(), kOptimGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) adam_update_element(pd[i], gd[i], m[i], v[i], vmax ? vmax + i : nullptr, c);
+void adam_update_slots(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts,
+                     const AdamCoefs<T>& c) {
+  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
+    const StateDict& st = *slots[i].state;
+    T* pd = slots[i].p.data<T>();
+    const T* gd = slots[i].g.data<T>();
+    T* m = st.at("exp_avg").data<T>();
+    T* v = st.at("exp_avg_sq").data<T>();
+    T* vmax = c.amsgrad ? st.at("max_exp_avg_sq").data<T>() : nullptr;
+    for (int64_t k = b; k < e; ++k) adam_update_element(pd[k], gd[k], m[k], v[k], vmax ? vmax + k : nullptr, c);
   });
 }
+
 }  // namespace
 
 void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
@@ -498,27 +487,13 @@ void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict
   const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
   FK_ON_CUDA(p, cuda::adam_update(p, g, state.at("exp_avg"), state.at("exp_avg_sq"),
                                   opt_.amsgrad ? state.at("max_exp_avg_sq") : Tensor(), c));
+  const std::vector<Slot> one{{p, g, &state}};
+  const std::vector<int64_t> starts{0, p.numel()};
   if (p.dtype() == DType::Float32)
-    adam_loop<float>(p, g, state, coefs_as<float>(c));
+    adam_update_slots<float>(one, starts, coefs_as<float>(c));
   else
-    adam_loop<double>(p, g, state, coefs_as<double>(c));
+    adam_update_slots<double>(one, starts, coefs_as<double>(c));
 }
-
-namespace {
-template <class T>
-void adam_fused_loop(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts,
-                     const AdamCoefs<T>& c) {
-  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
-    const StateDict& st = *slots[i].state;
-    T* pd = slots[i].p.data<T>();
-    const T* gd = slots[i].g.data<T>();
-    T* m = st.at("exp_avg").data<T>();
-    T* v = st.at("exp_avg_sq").data<T>();
-    T* vmax = c.amsgrad ? st.at("max_exp_avg_sq").data<T>() : nullptr;
-    for (int64_t k = b; k < e; ++k) adam_update_element(pd[k], gd[k], m[k], v[k], vmax ? vmax + k : nullptr, c);
-  });
-}
-}  // namespace
 
 bool Adam::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
   if (!one_cpu_dtype(slots)) return false;
@@ -546,9 +521,9 @@ bool Adam::update_fused(const ParamGroup& group, const std::vector<Slot>& slots)
   for (const Slot& s : slots) step = ++s.state->at("step").data<double>()[0];
   const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
   if (slots[0].p.dtype() == DType::Float32)
-    adam_fused_loop<float>(slots, starts, coefs_as<float>(c));
+    adam_update_slots<float>(slots, starts, coefs_as<float>(c));
   else
-    adam_fused_loop<double>(slots, starts, coefs_as<double>(c));
+    adam_update_slots<double>(slots, starts, coefs_as<double>(c));
   return true;
 }
 
