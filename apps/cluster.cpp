@@ -1,6 +1,6 @@
 // `facekit cluster DIR_OR_GALLERY --clean OUT [--rejected OUT2] [--threshold 0.7] [--linkage average]
 // [--metric cosine] [--report R.json]`: dataset clean-up by clustering (egcode's dataset_cleanup,
-// pipelines.md §4). Per identity, its images' embeddings are clustered (models/cluster.h, scikit-learn's
+// pipelines.md §4). Per identity, its images' embeddings are clustered (models/evaluation/cluster.h, scikit-learn's
 // AgglomerativeClustering with a distance threshold) and the largest cluster is kept (ties: the cluster
 // holding the identity's first image): kept images are copied to OUT/<identity>/<file>, the others to
 // the --rejected folder when given. An identity with one image is copied unchanged.
@@ -27,9 +27,9 @@
 #include "apps/progress.h"
 #include "data/image.h"
 #include "data/npy.h"
-#include "models/cluster.h"
-#include "models/face_embedder.h"
-#include "models/gallery.h"
+#include "models/evaluation/cluster.h"
+#include "models/recognition/face_embedder.h"
+#include "models/recognition/gallery.h"
 
 namespace fk::apps {
 

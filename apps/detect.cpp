@@ -1,5 +1,5 @@
 // `facekit detect IMAGE_OR_DIR... [--json OUT.json] [--draw OUT_DIR]`: MTCNN face detection
-// (models/mtcnn.h) on photos. JSON, per image: {path, width, height, faces: [{box: [x1,y1,x2,y2],
+// (models/mtcnn/detector.h) on photos. JSON, per image: {path, width, height, faces: [{box: [x1,y1,x2,y2],
 // score, landmarks: [[x,y] x5]}]} with the largest face first; an unreadable file gets {path, error}
 // instead, the other files are still processed and the exit code is 1 at the end. --draw writes each
 // image with its boxes (green) and landmarks (red) as OUT_DIR/<relative path>.png. The next images are

@@ -1,6 +1,6 @@
 // `facekit embed DIR --arch A --weights W --out GALLERY.npz [--flip none|concat|sum] [--template T]`:
-// a gallery of face embeddings from a folder-per-identity tree (models/gallery.h). Each image: read,
-// MTCNN, the largest face cropped the way the architecture wants it (models/face_embedder.h), then
+// a gallery of face embeddings from a folder-per-identity tree (models/recognition/gallery.h). Each image: read,
+// MTCNN, the largest face cropped the way the architecture wants it (models/recognition/face_embedder.h), then
 // embedded in batches. The label of an image is the first folder of its path below DIR (an image
 // directly in DIR is labelled by its file name without extension). Streaming: only one batch of crops
 // is held at a time, so memory stays flat however many images there are. Images without a face and
@@ -16,8 +16,8 @@
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
 #include "data/image.h"
-#include "models/face_embedder.h"
-#include "models/gallery.h"
+#include "models/recognition/face_embedder.h"
+#include "models/recognition/gallery.h"
 
 namespace fk::apps {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/prefetch.h"
-#include "models/mtcnn.h"
+#include "models/mtcnn/detector.h"
 
 namespace fk::apps {
 

@@ -1,13 +1,13 @@
 // `facekit gradcam IMAGE --arch A --weights W [--layer NAME] [--class K | --reference IMG2] --out HEAT.png`:
-// where a recognition network looks (models/gradcam.h, reference pipelines.md §7). The largest face
-// (MTCNN) is cropped as the architecture expects (models/face_embedder.h), or with --no-detect the
+// where a recognition network looks (models/explain/gradcam.h, reference pipelines.md §7). The largest face
+// (MTCNN) is cropped as the architecture expects (models/recognition/face_embedder.h), or with --no-detect the
 // image is taken as an already-cropped face (resized to the input size). The map explains a class
 // logit (models with a classifier: the VGGFace2 nets, inception_resnet_v1 with logits,
 // resnet50_torchvision; the arg max unless --class) or, with --reference, the cosine between the
 // face's embedding and the embedding of the largest face of IMG2 (embedding models).
 // Writes HEAT.png (jet colour map), <stem>_overlay.png (0.5 face crop + 0.5 heat map) and <stem>.npy
 // (the normalised map, float32 H x W, values in [0, 1]) next to it, and prints a JSON summary.
-// Tests: tests/models/test_gradcam.cpp ("gradcam command: ...").
+// Tests: tests/models/explain/test_gradcam.cpp ("gradcam command: ...").
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -20,8 +20,8 @@
 #include "data/colormap.h"
 #include "data/image.h"
 #include "data/npy.h"
-#include "models/face_embedder.h"
-#include "models/gradcam.h"
+#include "models/recognition/face_embedder.h"
+#include "models/explain/gradcam.h"
 
 namespace fk::apps {
 

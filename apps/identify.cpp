@@ -2,7 +2,7 @@
 // [--match nearest|centroid] [--draw OUT_DIR] [--json OUT]`: who is in these photos?
 // Every face MTCNN finds is cropped and embedded exactly as the gallery was made (the architecture,
 // crop and flip come from the gallery's metadata; the weights file must be the one whose SHA-256 the
-// gallery records: models/gallery.h check_compatible refuses anything else, naming what differs), then
+// gallery records: models/recognition/gallery.h check_compatible refuses anything else, naming what differs), then
 // scored against every identity of the gallery (pipelines.md §3, egcode's recognition app):
 //   nearest:  score = max over the identity's images of cos(face, image)
 //   centroid: score = cos(face, c), c = the mean of the identity's embeddings re-normalised to length 1
@@ -27,8 +27,8 @@
 #include "data/draw.h"
 #include "data/image.h"
 #include "data/npy.h"
-#include "models/face_embedder.h"
-#include "models/gallery.h"
+#include "models/recognition/face_embedder.h"
+#include "models/recognition/gallery.h"
 
 namespace fk::apps {
 

@@ -20,8 +20,8 @@
 #include "data/draw.h"
 #include "data/image.h"
 #include "data/plot.h"
-#include "models/face_embedder.h"
-#include "models/gallery.h"
+#include "models/recognition/face_embedder.h"
+#include "models/recognition/gallery.h"
 
 namespace fk::apps {
 

@@ -1,5 +1,5 @@
 // `facekit run --arch NAME --weights FILE --input IN.npy --output OUT.npz`: one forward pass of a zoo
-// model (models/zoo.h) on an NCHW float32 array, every output written to an .npz named after it
+// model (models/zoo/zoo.h) on an NCHW float32 array, every output written to an .npz named after it
 // (embedding, logits, features, prob, reg, landmarks). Weights in any format the readers accept;
 // --weights-key picks a state dict nested in a training checkpoint, and a DataParallel "module."
 // prefix is stripped. The weights must fit the architecture exactly (strict load).
@@ -11,8 +11,8 @@
 #include "autograd/node.h"
 #include "data/npy.h"
 #include "data/weights.h"
-#include "models/face_embedder.h"
-#include "models/zoo.h"
+#include "models/recognition/face_embedder.h"
+#include "models/zoo/zoo.h"
 #include "tensor/error.h"
 
 namespace fk::apps {

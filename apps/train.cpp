@@ -1,7 +1,7 @@
 // `facekit train --data DIR_OR_LIST --arch NAME --head arcface|cosface|sphereface|softmax|focal
 //  [--center-loss w] --epochs N --batch B --lr X [--val DIR | --val-pairs FILE] [--pretrained FILE]
 //  [--freeze-backbone] --out RUN_DIR [--resume] [--device cpu|cuda|cuda:N]`: trains a backbone
-// (models/trainer.h; on a GPU with --device cuda) with a
+// (models/training/trainer.h; on a GPU with --device cuda) with a
 // progress bar per epoch (loss, accuracy, images/s, ETA), metrics.jsonl and curves.png in RUN_DIR,
 // checkpoints in PyTorch format (last.pth, best.pth, backbone.pth).
 // Tests: tests/apps/test_train.cpp.
@@ -12,7 +12,7 @@
 
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
-#include "models/trainer.h"
+#include "models/training/trainer.h"
 #include "tensor/error.h"
 
 namespace fk::apps {

@@ -1,12 +1,12 @@
 // `facekit verify --pairs FILE --arch A --weights W [--images DIR] [--flip none|concat|sum] [--crop T]
 // [--folds 10] [--folds-mode stratified|contiguous] [--no-face skip|wrong] [--json OUT] [--roc OUT.png]`: LFW-style face verification
-// (models/verification.h, docs/reference/pipelines.md section 5). Every distinct image of the pairs
+// (models/evaluation/verification.h, docs/reference/pipelines.md section 5). Every distinct image of the pairs
 // file is read, its subject's MTCNN face (--face: facenet's centred-largest rule by default, or the
 // largest) cropped the way the architecture wants it and embedded, once;
 // each pair's score is the cosine of its two embeddings. Pairs with an image without a face (or
 // unreadable) are left out (--no-face skip) or counted as misclassified at every threshold (--no-face
 // wrong). Then the 10-fold protocol (folds stratified by kind by default, or facenet's contiguous blocks
-// of the file order; see models/verification.h for why): accuracy mean +- std, the best threshold, the exact AUC and the
+// of the file order; see models/evaluation/verification.h for why): accuracy mean +- std, the best threshold, the exact AUC and the
 // protocol's fold-averaged one, TAR at FAR 1e-3. A short summary goes to stdout; --json writes all of
 // it with every pair's score; --roc draws the exact ROC (true accepts against false accepts, log x).
 // Unreadable images make the exit code 1 once everything is written.
@@ -27,8 +27,8 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "data/plot.h"
-#include "models/face_embedder.h"
-#include "models/verification.h"
+#include "models/recognition/face_embedder.h"
+#include "models/evaluation/verification.h"
 
 namespace fk::apps {
 

@@ -1,4 +1,4 @@
-// bench_detect: MTCNN detection time (models/mtcnn.h, default parameters) on photos, median of
+// bench_detect: MTCNN detection time (models/mtcnn/detector.h, default parameters) on photos, median of
 // repeats after a warm-up, one JSON line per photo: {"name", "image", "width", "height", "faces",
 // "boxes" ([x1, y1, x2, y2, prob] per face), "ms", "threads" (OpenMP's)}. bench/detect.py runs
 // facenet-pytorch's MTCNN on the same photos and prints the ratio.
@@ -16,7 +16,7 @@
 #endif
 
 #include "data/image.h"
-#include "models/mtcnn.h"
+#include "models/mtcnn/detector.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {

@@ -26,7 +26,7 @@
 #include "cuda/runtime.h"
 #include "layers/heads.h"
 #include "layers/optim.h"
-#include "models/zoo.h"
+#include "models/zoo/zoo.h"
 #include "tensor/creation.h"
 #include "tensor/random.h"
 

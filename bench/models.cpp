@@ -30,8 +30,8 @@
 
 #include "autograd/node.h"
 #include "data/npy.h"
-#include "models/face_embedder.h"
-#include "models/zoo.h"
+#include "models/recognition/face_embedder.h"
+#include "models/zoo/zoo.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 

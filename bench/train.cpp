@@ -24,7 +24,7 @@
 #include "autograd/node.h"
 #include "layers/heads.h"
 #include "layers/optim.h"
-#include "models/zoo.h"
+#include "models/zoo/zoo.h"
 #include "tensor/creation.h"
 #include "tensor/random.h"
 

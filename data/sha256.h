@@ -1,6 +1,6 @@
 // SHA-256 (FIPS 180-4), to fingerprint weight files: a gallery records the sha256 of the weights its
-// embeddings came from, so a query made with other weights is refused (models/gallery.h).
-// Tests: tests/models/test_gallery.cpp (the FIPS examples and sha256sum of a file).
+// embeddings came from, so a query made with other weights is refused (models/recognition/gallery.h).
+// Tests: tests/models/recognition/test_gallery.cpp (the FIPS examples and sha256sum of a file).
 #pragma once
 
 #include <string>

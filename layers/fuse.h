@@ -9,7 +9,7 @@
 // A model uses the engine from its forward() when engine_applies() says so: eval mode, no gradient
 // wanted, a float32 CPU input, no forward hooks anywhere below it, FK_ENGINE not "reference". It
 // keeps its prepared parts in an InferencePlan, rebuilt whenever Module::weights_generation() moved
-// (train(), load_state_dict(), to()). Tests: tests/models/test_engine.cpp and every model test.
+// (train(), load_state_dict(), to()). Tests: tests/models/zoo/test_engine.cpp and every model test.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// `facekit cluster` (dataset clean-up, models/cluster.h) on a small real dataset made in a temp folder
+// `facekit cluster` (dataset clean-up, models/evaluation/cluster.h) on a small real dataset made in a temp folder
 // from ../shared/data/faces/face_recognition (skipped with a message when absent): an "obama" identity
 // holding five photos of Obama, two of Biden (the intruders) and a blank image without a face, and a
 // "rose_leslie" identity with one image. Embedded with the real MobileFaceNet (CASIA) weights, flip

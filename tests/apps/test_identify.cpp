@@ -21,7 +21,7 @@
 #include <string>
 
 #include "data/image.h"
-#include "models/gallery.h"
+#include "models/recognition/gallery.h"
 #include "test_util.h"
 
 namespace {

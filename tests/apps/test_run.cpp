@@ -8,7 +8,7 @@
 #include "data/npy.h"
 #include "data/weights.h"
 #include "models/model_case.h"
-#include "models/zoo.h"
+#include "models/zoo/zoo.h"
 #include "test_util.h"
 
 namespace {

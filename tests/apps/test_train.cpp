@@ -1,4 +1,4 @@
-// `facekit train` (apps/train.cpp, models/trainer.h) end to end on synthetic faces
+// `facekit train` (apps/train.cpp, models/training/trainer.h) end to end on synthetic faces
 // (data/synthetic_faces.h, generated in a temp folder): ir_small with ArcFace learns 12 identities
 // (validation accuracy asserted), a run killed mid-epoch and resumed ends with exactly the weights and
 // optimiser state of an uninterrupted run, a NaN loss stops the run naming the epoch and step, the

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "data/image.h"
-#include "models/verification.h"
+#include "models/evaluation/verification.h"
 #include "test_util.h"
 
 namespace {

@@ -25,7 +25,7 @@
 #include "autograd/node.h"
 #include "cuda/runtime.h"
 #include "layers/activation.h"
-#include "models/zoo.h"
+#include "models/zoo/zoo.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"

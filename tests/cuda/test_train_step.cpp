@@ -31,8 +31,8 @@
 #include "layers/activation.h"
 #include "layers/heads.h"
 #include "layers/optim.h"
-#include "models/trainer.h"
-#include "models/zoo.h"
+#include "models/training/trainer.h"
+#include "models/zoo/zoo.h"
 #include "tensor/creation.h"
 #include "tensor/random.h"
 #include "test_util.h"
@@ -94,7 +94,7 @@ struct Trainer {
     head->train();
   }
 
-  // zero_grad, forward, ArcFace, cross-entropy, backward, SGD step (models/trainer.cpp's loop)
+  // zero_grad, forward, ArcFace, cross-entropy, backward, SGD step (models/training/trainer.cpp's loop)
   double step(const Tensor& images, const Tensor& labels) {
     Tensor x = images.to(device), y = labels.to(device);
     Tensor out = flatten(model->forward(x), 1);

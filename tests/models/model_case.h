@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "layers/activation.h"
-#include "models/zoo.h"
+#include "models/zoo/zoo.h"
 #include "tensor/elementwise.h"
 #include "test_util.h"
 

@@ -1,0 +1,154 @@
+// Gallery .npz files (see gallery.h): numeric members through encode_npy/parse_npy, names and
+// metadata as numpy '<U' string arrays.
+#include "models/recognition/gallery.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "autograd/ops.h"
+#include "data/npy.h"
+#include "data/zip.h"
+#include "tensor/creation.h"
+#include "tensor/error.h"
+#include "tensor/finite.h"
+
+namespace fk::models {
+
+namespace {
+
+// The metadata members, in file order, with where each lives in GalleryMeta.
+std::vector<std::pair<const char*, std::string GalleryMeta::*>> meta_fields() {
+  return {{"arch", &GalleryMeta::arch},
+          {"weights_sha256", &GalleryMeta::weights_sha256},
+          {"crop", &GalleryMeta::crop},
+          {"preprocessing", &GalleryMeta::preprocessing},
+          {"flip", &GalleryMeta::flip}};
+}
+
+}  // namespace
+
+std::string describe_difference(const GalleryMeta& gallery, const GalleryMeta& query) {
+  std::string out;
+  for (const auto& [name, field] : meta_fields()) {
+    if (gallery.*field == query.*field) continue;
+    if (!out.empty()) out += "; ";
+    out += std::string(name) + ": gallery '" + gallery.*field + "', query '" + query.*field + "'";
+  }
+  return out;
+}
+
+std::vector<std::string> Gallery::identities() const {
+  std::set<std::string> s(labels.begin(), labels.end());
+  return {s.begin(), s.end()};
+}
+
+void save_gallery(const std::string& path, const Gallery& g) {
+  FK_CHECK(g.embeddings.defined() && g.embeddings.dim() == 2 && g.embeddings.size(0) == g.size() &&
+               g.paths.size() == g.labels.size(),
+           path, ": gallery sizes disagree (", g.labels.size(), " labels, ", g.paths.size(), " paths, embeddings ",
+           g.embeddings.defined() ? shape_str(g.embeddings.shape()) : std::string("undefined"), ")");
+  data::ZipWriter zip;
+  zip.add("embeddings.npy", data::encode_npy(g.embeddings.to(DType::Float32)));
+  zip.add("labels.npy", data::encode_npy_strings(g.labels));
+  zip.add("paths.npy", data::encode_npy_strings(g.paths));
+  for (const auto& [name, field] : meta_fields())
+    zip.add(std::string(name) + ".npy", data::encode_npy_strings({g.meta.*field}, /*scalar=*/true));
+  data::write_file_atomic(path, zip.finish());
+}
+
+Gallery load_gallery(const std::string& path, bool allow_nonfinite) {
+  data::ZipReader zip = data::ZipReader::open(path);
+  auto member = [&](const std::string& name) {
+    FK_CHECK(zip.contains(name + ".npy"), path, ": not a facekit gallery (no '", name,
+             "' array; make one with `facekit embed`)");
+    return zip.read(name + ".npy");
+  };
+  auto strings = [&](const std::string& name) {
+    return data::parse_npy_strings(member(name), path + ": member '" + name + "'");
+  };
+  Gallery g;
+  g.embeddings = data::parse_npy(member("embeddings"), path + ": member 'embeddings'");
+  g.labels = strings("labels");
+  g.paths = strings("paths");
+  for (const auto& [name, field] : meta_fields()) {
+    std::vector<std::string> v = strings(name);
+    FK_CHECK(v.size() == 1, path, ": member '", name, "' should hold one string, holds ", v.size());
+    g.meta.*field = v[0];
+  }
+  FK_CHECK(g.embeddings.dtype() == DType::Float32 && g.embeddings.dim() == 2, path,
+           ": embeddings should be float32 (N, D), are ", dtype_name(g.embeddings.dtype()),
+           shape_str(g.embeddings.shape()));
+  FK_CHECK(g.embeddings.size(0) == g.size() && g.paths.size() == g.labels.size(), path, ": ",
+           g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
+  if (!allow_nonfinite) {
+    const NonFinite bad = count_nonfinite(g.embeddings);
+    FK_CHECK(bad.count == 0, path, ": ", nonfinite_text(bad.count), " in the embeddings, the first in the row of '",
+             g.paths[size_t(bad.first / std::max<int64_t>(1, g.embeddings.size(1)))],
+             "'; --allow-nonfinite uses the gallery anyway");
+  }
+  return g;
+}
+
+void check_compatible(const Gallery& g, const GalleryMeta& query, const std::string& gallery_path) {
+  std::string diff = describe_difference(g.meta, query);
+  FK_CHECK(diff.empty(), gallery_path, " was made with other settings than this query: ", diff);
+}
+
+Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings) {
+  FK_CHECK(queries.dim() == 2 && gallery_embeddings.dim() == 2 && queries.size(1) == gallery_embeddings.size(1),
+           "cosine_scores: embedding sizes differ: queries ", shape_str(queries.shape()), ", gallery ",
+           shape_str(gallery_embeddings.shape()));
+  return matmul(queries, transpose(gallery_embeddings, 0, 1));
+}
+
+namespace {
+
+// c_k = the mean of identity k's rows, normalised (its length does not matter, only its direction).
+Tensor centroids(const Gallery& g, const std::vector<std::string>& names) {
+  const int64_t D = g.embeddings.size(1), K = int64_t(names.size());
+  std::vector<float> e = g.embeddings.to_vector<float>();  // (N, D)
+  std::vector<double> sum(size_t(K * D), 0.0);
+  for (int64_t r = 0; r < g.size(); ++r) {
+    int64_t k = std::lower_bound(names.begin(), names.end(), g.labels[size_t(r)]) - names.begin();
+    for (int64_t d = 0; d < D; ++d) sum[size_t(k * D + d)] += e[size_t(r * D + d)];
+  }
+  std::vector<float> c(size_t(K * D));
+  for (int64_t k = 0; k < K; ++k) {
+    double n2 = 0;
+    for (int64_t d = 0; d < D; ++d) n2 += sum[size_t(k * D + d)] * sum[size_t(k * D + d)];
+    double inv = n2 > 0 ? 1.0 / std::sqrt(n2) : 0.0;
+    for (int64_t d = 0; d < D; ++d) c[size_t(k * D + d)] = float(sum[size_t(k * D + d)] * inv);
+  }
+  return from_buffer(c.data(), {K, D}, DType::Float32);
+}
+
+}  // namespace
+
+std::vector<std::vector<IdentityScore>> rank_identities(const Gallery& g, const Tensor& queries,
+                                                        const std::string& match) {
+  FK_CHECK(match == "nearest" || match == "centroid", "unknown match rule '", match, "' (expected nearest or centroid)");
+  const std::vector<std::string> names = g.identities();
+  const bool centroid = match == "centroid";
+  // what each query is compared with: the gallery rows, or one centroid per identity
+  Tensor rows = centroid ? centroids(g, names) : g.embeddings;
+  std::vector<int64_t> owner;  // identity index of each compared row
+  for (int64_t r = 0; r < rows.size(0); ++r)
+    owner.push_back(centroid ? r : std::lower_bound(names.begin(), names.end(), g.labels[size_t(r)]) - names.begin());
+  Tensor scores = cosine_scores(queries, rows).contiguous();  // (Q, R)
+  std::vector<std::vector<IdentityScore>> out;
+  for (int64_t q = 0; q < scores.size(0); ++q) {
+    const float* s = scores.data<float>() + q * rows.size(0);
+    std::vector<IdentityScore> best(names.size());
+    for (size_t k = 0; k < names.size(); ++k) best[k] = {names[k], -INFINITY, -1};
+    for (size_t r = 0; r < owner.size(); ++r) {
+      IdentityScore& b = best[size_t(owner[r])];
+      if (s[r] > b.score) b.score = s[r], b.row = centroid ? -1 : int64_t(r);
+    }
+    std::stable_sort(best.begin(), best.end(), [](const IdentityScore& a, const IdentityScore& b) { return a.score > b.score; });
+    out.push_back(std::move(best));
+  }
+  return out;
+}
+
+}  // namespace fk::models
