@@ -19,8 +19,8 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
-#include "data/align.h"
-#include "data/image.h"
+#include "data/image/align.h"
+#include "data/image/image.h"
 
 namespace fk::apps {
 

@@ -3,7 +3,7 @@
 // score, landmarks: [[x,y] x5]}]} with the largest face first; an unreadable file gets {path, error}
 // instead, the other files are still processed and the exit code is 1 at the end. --draw writes each
 // image with its boxes (green) and landmarks (red) as OUT_DIR/<relative path>.png. The next images are
-// decoded while one is detected (data/prefetch.h); the throughput (images/s) is printed on stderr.
+// decoded while one is detected (data/loading/prefetch.h); the throughput (images/s) is printed on stderr.
 // Tests: tests/apps/test_detect_align.cpp.
 #include <nlohmann/json.hpp>
 
@@ -16,10 +16,10 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
-#include "data/draw.h"
-#include "data/image.h"
-#include "data/npy.h"
-#include "data/prefetch.h"
+#include "data/viz/draw.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
+#include "data/loading/prefetch.h"
 
 namespace fk::apps {
 

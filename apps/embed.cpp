@@ -15,7 +15,7 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/recognition/face_embedder.h"
 #include "models/recognition/gallery.h"
 

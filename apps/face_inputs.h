@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "data/prefetch.h"
+#include "data/loading/prefetch.h"
 #include "models/mtcnn/detector.h"
 
 namespace fk::apps {
@@ -44,7 +44,7 @@ struct ImageFile {
 std::vector<ImageFile> collect_images(const std::vector<std::string>& args);
 
 // The files' images, decoded one or a few ahead on a worker thread while the caller works
-// (data/prefetch.h), and the next of them (`file`, the entry it was made for), its read error thrown as
+// (data/loading/prefetch.h), and the next of them (`file`, the entry it was made for), its read error thrown as
 // std::runtime_error.
 std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFile>& files);
 data::Image next_image(data::ImagePrefetcher& images, const ImageFile& file);

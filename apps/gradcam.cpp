@@ -17,9 +17,9 @@
 
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
-#include "data/colormap.h"
-#include "data/image.h"
-#include "data/npy.h"
+#include "data/viz/colormap.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
 #include "models/recognition/face_embedder.h"
 #include "models/explain/gradcam.h"
 

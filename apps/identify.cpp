@@ -24,9 +24,9 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
-#include "data/draw.h"
-#include "data/image.h"
-#include "data/npy.h"
+#include "data/viz/draw.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
 #include "models/recognition/face_embedder.h"
 #include "models/recognition/gallery.h"
 

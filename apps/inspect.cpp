@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
-#include "data/weights.h"
+#include "data/formats/weights.h"
 
 namespace fk::apps {
 

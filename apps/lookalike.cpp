@@ -17,9 +17,9 @@
 
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
-#include "data/draw.h"
-#include "data/image.h"
-#include "data/plot.h"
+#include "data/viz/draw.h"
+#include "data/image/image.h"
+#include "data/viz/plot.h"
 #include "models/recognition/face_embedder.h"
 #include "models/recognition/gallery.h"
 

@@ -9,8 +9,8 @@
 
 #include "apps/commands.h"
 #include "autograd/node.h"
-#include "data/npy.h"
-#include "data/weights.h"
+#include "data/formats/npy.h"
+#include "data/formats/weights.h"
 #include "models/recognition/face_embedder.h"
 #include "models/zoo/zoo.h"
 #include "tensor/error.h"

@@ -1,14 +1,14 @@
 // `facekit synth-faces OUT_DIR [--identities N] [--images N] [--size WxH] [--seed S] [--pose-noise x]
-// [--light-noise x]`: writes a small synthetic face dataset (data/synthetic_faces.h) as an ImageFolder
+// [--light-noise x]`: writes a small synthetic face dataset (data/loading/synthetic_faces.h) as an ImageFolder
 // tree, OUT_DIR/train/id_XX/NNN.png and OUT_DIR/val/id_XX/NNN.png (a quarter of each identity's
 // images go to val), and prints a one-line summary. The same seed writes byte-identical files.
-// Tests: tests/data/test_synthetic_faces.cpp.
+// Tests: tests/data/loading/test_synthetic_faces.cpp.
 #include <cstdio>
 #include <regex>
 
 #include "apps/commands.h"
 #include "apps/progress.h"
-#include "data/synthetic_faces.h"
+#include "data/loading/synthetic_faces.h"
 #include "tensor/error.h"
 
 namespace fk::apps {

@@ -24,9 +24,9 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
-#include "data/image.h"
-#include "data/npy.h"
-#include "data/plot.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
+#include "data/viz/plot.h"
 #include "models/recognition/face_embedder.h"
 #include "models/evaluation/verification.h"
 

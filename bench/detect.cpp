@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/mtcnn/detector.h"
 
 int main(int argc, char** argv) {

@@ -1,4 +1,4 @@
-// bench_loader: the training data loader alone (data/loader.h), images/s over whole epochs: JPEG
+// bench_loader: the training data loader alone (data/loading/loader.h), images/s over whole epochs: JPEG
 // decode, resize to the network's input, random horizontal flip, normalise, collate, in `workers`
 // threads, with nothing else running. This is `facekit train`'s pipeline with its default
 // augmentation (face crops, no --rotate / --color-jitter / --random-erasing); compare it with the
@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "data/dataset.h"
-#include "data/loader.h"
-#include "data/transforms.h"
+#include "data/loading/dataset.h"
+#include "data/loading/loader.h"
+#include "data/loading/transforms.h"
 
 using namespace fk;
 

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "autograd/node.h"
-#include "data/npy.h"
+#include "data/formats/npy.h"
 #include "models/recognition/face_embedder.h"
 #include "models/zoo/zoo.h"
 #include "tensor/error.h"

@@ -18,7 +18,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
-#include "data/npy.h"
+#include "data/formats/npy.h"
 #include "tensor/random.h"
 #include "cuda/runtime.h"
 

@@ -10,7 +10,7 @@
 #include <limits>
 #include <sstream>
 
-#include "data/npy.h"
+#include "data/formats/npy.h"
 #include "tensor/error.h"
 
 namespace fk::models {

@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "autograd/node.h"
-#include "data/area_resize.h"
-#include "data/weights.h"
+#include "data/image/area_resize.h"
+#include "data/formats/weights.h"
 #include "tensor/cpu/denormals.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"

@@ -5,9 +5,9 @@
 #include <cstdio>
 
 #include "autograd/node.h"
-#include "data/align.h"
-#include "data/sha256.h"
-#include "data/weights.h"
+#include "data/image/align.h"
+#include "data/formats/sha256.h"
+#include "data/formats/weights.h"
 #include "tensor/finite.h"
 #include "tensor/cpu_allocator.h"
 #include "tensor/error.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/recognition/gallery.h"
 #include "models/mtcnn/detector.h"
 #include "models/zoo/zoo.h"

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "autograd/ops.h"
-#include "data/npy.h"
-#include "data/zip.h"
+#include "data/formats/npy.h"
+#include "data/formats/zip.h"
 #include "tensor/creation.h"
 #include "tensor/error.h"
 #include "tensor/finite.h"

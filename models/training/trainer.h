@@ -14,7 +14,7 @@
 //   backbone.pth      the best epoch's backbone alone: a state dict `facekit run` and PyTorch load
 //   metrics.jsonl     one JSON object per finished epoch
 //   curves.png        loss and accuracy curves
-// Determinism: the data order and augmentation depend only on (seed, epoch, index) (data/loader.h),
+// Determinism: the data order and augmentation depend only on (seed, epoch, index) (data/loading/loader.h),
 // dropout on (seed, epoch, step); so `--resume` after a crash anywhere in epoch e restarts epoch e
 // from last.pth and ends with the same weights as an uninterrupted run.
 // A loss that is NaN or infinite stops the run with an error naming the epoch and step; last.pth and

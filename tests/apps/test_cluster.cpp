@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "test_util.h"
 
 namespace {

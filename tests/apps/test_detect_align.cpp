@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "test_util.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/recognition/gallery.h"
 #include "test_util.h"
 

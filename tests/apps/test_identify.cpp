@@ -20,7 +20,7 @@
 #include <map>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/recognition/gallery.h"
 #include "test_util.h"
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <string>
 
-#include "data/npy.h"
-#include "data/weights.h"
+#include "data/formats/npy.h"
+#include "data/formats/weights.h"
 #include "models/model_case.h"
 #include "models/zoo/zoo.h"
 #include "test_util.h"

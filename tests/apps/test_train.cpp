@@ -1,5 +1,5 @@
 // `facekit train` (apps/train.cpp, models/training/trainer.h) end to end on synthetic faces
-// (data/synthetic_faces.h, generated in a temp folder): ir_small with ArcFace learns 12 identities
+// (data/loading/synthetic_faces.h, generated in a temp folder): ir_small with ArcFace learns 12 identities
 // (validation accuracy asserted), a run killed mid-epoch and resumed ends with exactly the weights and
 // optimiser state of an uninterrupted run, a NaN loss stops the run naming the epoch and step, the
 // files of the run folder (torch-format checkpoints, metrics.jsonl, curves.png, backbone.pth that
@@ -14,10 +14,10 @@
 #include <fstream>
 #include <string>
 
-#include "data/image.h"
-#include "data/npy.h"
-#include "data/synthetic_faces.h"
-#include "data/weights.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
+#include "data/loading/synthetic_faces.h"
+#include "data/formats/weights.h"
 #include "tensor/finite.h"
 #include "test_util.h"
 

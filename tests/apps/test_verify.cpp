@@ -13,7 +13,7 @@
 #include <fstream>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 #include "models/evaluation/verification.h"
 #include "test_util.h"
 

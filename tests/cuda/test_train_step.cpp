@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "cuda/runtime.h"
-#include "data/synthetic_faces.h"
-#include "data/weights.h"
+#include "data/loading/synthetic_faces.h"
+#include "data/formats/weights.h"
 #include "layers/activation.h"
 #include "layers/heads.h"
 #include "layers/optim.h"

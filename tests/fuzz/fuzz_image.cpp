@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "data/image.h"
+#include "data/image/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "data/npy.h"
+#include "data/formats/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fk::Tensor t;

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "data/npy.h"
-#include "data/zip.h"
+#include "data/formats/npy.h"
+#include "data/formats/zip.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "autograd/ops.h"
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "layers/layers.h"
 
 int main() {

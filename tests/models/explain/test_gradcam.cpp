@@ -17,8 +17,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "data/image.h"
-#include "data/npy.h"
+#include "data/image/image.h"
+#include "data/formats/npy.h"
 #include "layers/layers.h"
 #include "models/explain/gradcam.h"
 #include "models/model_case.h"

@@ -62,7 +62,7 @@ TEST_CASE("mtcnn: numpy NMS with +1 areas, Min overlap") {
 #include <filesystem>
 #include <fstream>
 
-#include "data/image.h"
+#include "data/image/image.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <functional>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/model_case.h"
 #include "models/mtcnn/nets.h"
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "autograd/node.h"
-#include "data/align.h"
+#include "data/image/align.h"
 #include "models/recognition/face_embedder.h"
 #include "models/model_case.h"
 #include "test_util.h"

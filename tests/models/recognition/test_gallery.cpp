@@ -1,14 +1,14 @@
-// Galleries (models/recognition/gallery.h) and what they are made of: numpy string arrays (data/npy.h, checked
+// Galleries (models/recognition/gallery.h) and what they are made of: numpy string arrays (data/formats/npy.h, checked
 // against numpy-written fixtures from tests/fixtures/make_gallery.py), SHA-256 fingerprints
-// (data/sha256.h), the .npz round trip, the compatibility check and cosine scores.
+// (data/formats/sha256.h), the .npz round trip, the compatibility check and cosine scores.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
-#include "data/npy.h"
-#include "data/weights.h"
-#include "data/sha256.h"
-#include "data/zip.h"
+#include "data/formats/npy.h"
+#include "data/formats/weights.h"
+#include "data/formats/sha256.h"
+#include "data/formats/zip.h"
 #include "models/recognition/gallery.h"
 #include "test_util.h"
 

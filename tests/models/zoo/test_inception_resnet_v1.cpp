@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/zoo/inception_resnet_v1.h"
 #include "models/model_case.h"
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/zoo/iresnet.h"
 #include "models/model_case.h"
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/zoo/irse.h"
 #include "models/model_case.h"
 

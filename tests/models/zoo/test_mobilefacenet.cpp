@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/zoo/mobilefacenet.h"
 #include "models/model_case.h"
 

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/recognition/face_embedder.h"
 #include "models/model_case.h"
 #include "models/zoo/resnet_torchvision.h"

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/weights.h"
+#include "data/formats/weights.h"
 #include "models/model_case.h"
 #include "models/zoo/vggface2.h"
 
