@@ -7,6 +7,7 @@
 // Tests: tests/apps/test_train.cpp.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
@@ -30,15 +31,24 @@ std::string clock_text(double seconds) {
 
 struct TrainArgs {
   models::TrainConfig config;
+  std::string head = "arcface", optimizer = "sgd", schedule = "step";  // parsed into config's enums
   std::string mtcnn_weights;
+  // testing aids (hidden options): a simulated crash (the process exits at once, as if killed)
+  int64_t abort_after_steps = -1;  // after this many steps of this process
+  std::string abort_before_write;  // "best.pth@2": just before writing that file after epoch 2
 };
 
 int run_train(const TrainArgs& args) {
   models::TrainConfig config = args.config;
+  config.head = models::parse_head(args.head);
+  config.optimizer = models::parse_optimizer(args.optimizer);
+  config.schedule = models::parse_schedule(args.schedule);
   if (config.face_crop) config.mtcnn_weights = mtcnn_weights_dir(args.mtcnn_weights);
   const bool tty = isatty(2);
   models::TrainCallbacks cb;
-  cb.on_step = [tty](const models::StepInfo& s) {
+  const int64_t abort_after = args.abort_after_steps;
+  cb.on_step = [tty, abort_after](const models::StepInfo& s) {
+    if (abort_after >= 0 && s.steps_this_process >= abort_after) std::_Exit(137);  // a simulated crash
     if (!tty) return;
     const int width = 24;
     int filled = s.steps > 0 ? int(width * s.step / s.steps) : width;
@@ -61,6 +71,10 @@ int run_train(const TrainArgs& args) {
     std::fflush(stdout);
   };
   cb.on_message = [](const std::string& msg) { std::cerr << msg << "\n"; };
+  if (!args.abort_before_write.empty())
+    cb.before_write = [abort = args.abort_before_write](const std::string& file, int64_t epochs_done) {
+      if (abort == file + "@" + std::to_string(epochs_done)) std::_Exit(137);  // a simulated crash
+    };
   auto metrics = models::train(config, cb);
   std::printf("done: %zu epochs in %s (last.pth, best.pth, backbone.pth, metrics.jsonl, curves.png)\n", metrics.size(),
               args.config.out.c_str());
@@ -80,7 +94,7 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--classifier", c.classifier, "resnet50_torchvision's classifier layout: fc, linear or mlp")
       ->check(CLI::IsMember({"fc", "linear", "mlp"}));
-  cmd->add_option("--head", c.head, "Loss head on the embedding")
+  cmd->add_option("--head", args->head, "Loss head on the embedding")
       ->capture_default_str()
       ->check(CLI::IsMember({"arcface", "cosface", "sphereface", "softmax", "focal"}));
   cmd->add_option("--margin-s", c.margin_s, "Scale s of ArcFace/CosFace (default 64)");
@@ -93,7 +107,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--epochs", c.epochs, "Epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str()->check(CLI::Range(1, 65536));
   cmd->add_option("--lr", c.lr, "Learning rate")->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer, "sgd (momentum), adam or adamw")
+  cmd->add_option("--optimizer", args->optimizer, "sgd (momentum), adam or adamw")
       ->capture_default_str()
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
   cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
@@ -101,7 +115,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", c.weight_decay, "Weight decay")->capture_default_str();
   cmd->add_flag("--bn-decay", c.bn_decay,
                 "Also decay BatchNorm/PReLU parameters and biases (default: not, as egcode's sgd_bn)");
-  cmd->add_option("--schedule", c.schedule, "Learning-rate schedule: step (at --milestones), cosine or none")
+  cmd->add_option("--schedule", args->schedule, "Learning-rate schedule: step (at --milestones), cosine or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"step", "cosine", "none"}));
   cmd->add_option("--milestones", c.milestones, "Epochs at which the lr is multiplied by --lr-gamma (default: 60% and 85% of the run)")
@@ -143,10 +157,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--nan-gradient-steps", c.nan_gradient_steps,
                   "Testing aid: put a NaN into a gradient at each of the run's first N steps")
       ->group("");
-  cmd->add_option("--abort-before-write", c.abort_before_write,
+  cmd->add_option("--abort-before-write", args->abort_before_write,
                   "Testing aid: FILE@EPOCH (best.pth, backbone.pth or metrics.jsonl): exit abruptly just before that write")
       ->group("");
-  cmd->add_option("--abort-after-steps", c.abort_after_steps, "Testing aid: exit abruptly after this many steps")
+  cmd->add_option("--abort-after-steps", args->abort_after_steps, "Testing aid: exit abruptly after this many steps")
       ->group("");  // hidden
   on_run(cmd, [args]() { return run_train(*args); });
 }

@@ -29,6 +29,7 @@
 #include "data/viz/plot.h"
 #include "models/recognition/face_embedder.h"
 #include "models/evaluation/verification.h"
+#include "models/recognition/scores.h"
 
 namespace fk::apps {
 
@@ -118,12 +119,6 @@ ImageEmbeddings embed_images(const std::vector<std::string>& paths, models::Embe
   return out;
 }
 
-// cos(a, b) of two unit rows, accumulated in float64.
-double cosine(const float* a, const float* b, int64_t dim) {
-  double s = 0;
-  for (int64_t i = 0; i < dim; ++i) s += double(a[i]) * double(b[i]);
-  return s;
-}
 
 // What happened to one pair of the file.
 enum class PairStatus { used, skipped, forced_wrong };
@@ -145,7 +140,7 @@ PairScores score_pairs(const std::vector<models::VerificationPair>& pairs, const
   PairScores s;
   for (size_t k = 0; k < pairs.size(); ++k) {
     bool ok = emb.row[size_t(image1[k])] >= 0 && emb.row[size_t(image2[k])] >= 0;
-    double score = ok ? cosine(emb.of(image1[k]), emb.of(image2[k]), emb.dim) : std::nan("");
+    double score = ok ? models::cosine(emb.of(image1[k]), emb.of(image2[k]), emb.dim) : std::nan("");
     PairStatus st = ok ? PairStatus::used : wrong ? PairStatus::forced_wrong : PairStatus::skipped;
     s.status.push_back(st);
     s.score.push_back(score);

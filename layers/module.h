@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "tensor/format.h"
 #include "tensor/state_dict.h"
 
 namespace fk {
@@ -34,8 +35,7 @@ struct Int2 {
   std::string tuple_str() const;  // always "(3, 3)" (Conv2d prints tuples)
 };
 
-// Python's repr of a float ("0.1", "1e-05") and of a bool ("True"), for extra_repr strings.
-std::string py_float(double v);
+// Python's repr of a bool ("True"), for extra_repr strings (py_float, its float repr: tensor/format.h).
 inline std::string py_bool(bool b) { return b ? "True" : "False"; }
 
 class Module;

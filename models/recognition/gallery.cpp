@@ -95,13 +95,6 @@ void check_compatible(const Gallery& g, const GalleryMeta& query, const std::str
   FK_CHECK(diff.empty(), gallery_path, " was made with other settings than this query: ", diff);
 }
 
-Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings) {
-  FK_CHECK(queries.dim() == 2 && gallery_embeddings.dim() == 2 && queries.size(1) == gallery_embeddings.size(1),
-           "cosine_scores: embedding sizes differ: queries ", shape_str(queries.shape()), ", gallery ",
-           shape_str(gallery_embeddings.shape()));
-  return matmul(queries, transpose(gallery_embeddings, 0, 1));
-}
-
 namespace {
 
 // c_k = the mean of identity k's rows, normalised (its length does not matter, only its direction).

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/recognition/scores.h"
 #include "tensor/tensor.h"
 
 namespace fk::models {
@@ -47,10 +48,6 @@ void save_gallery(const std::string& path, const Gallery& g);
 Gallery load_gallery(const std::string& path, bool allow_nonfinite = false);
 // Throws "<gallery_path> was made with other settings than this query: <differences>".
 void check_compatible(const Gallery& g, const GalleryMeta& query, const std::string& gallery_path);
-
-// Cosine similarity of every query row with every gallery row: (Q, N) = queries . gallery^T (rows
-// are unit vectors).
-Tensor cosine_scores(const Tensor& queries, const Tensor& gallery_embeddings);
 
 // One identity's score for a query face.
 struct IdentityScore {

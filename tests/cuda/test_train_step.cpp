@@ -181,7 +181,7 @@ models::TrainConfig small_run(const fs::path& faces, const fs::path& out) {
   c.data = (faces / "train").string();
   c.val = (faces / "val").string();
   c.arch = "ir_small";
-  c.head = "arcface";
+  c.head = models::HeadKind::arcface;
   c.margin_s = 32;
   c.epochs = 2;
   c.batch = 8;
