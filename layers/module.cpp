@@ -26,7 +26,11 @@ namespace fk {
 // ---------------------------------------------------------------- small formatting helpers
 
 std::string Int2::str() const { return is_int ? std::to_string(v[0]) : tuple_str(); }
-std::string Int2::tuple_str() const { return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")"; }
+std::string Int2::tuple_str() const {
+  std::string s = "(";  // appended, not `"(" + to_string(...)`: GCC 12 warns there (-Wrestrict, a false alarm)
+  s.append(std::to_string(v[0])).append(", ").append(std::to_string(v[1])).append(")");
+  return s;
+}
 
 
 static std::string join_dotted(const std::string& prefix, const std::string& name) {
