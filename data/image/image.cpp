@@ -3,25 +3,24 @@
 // decoded by libjpeg-turbo (data/image/jpeg.h: the library Pillow uses, so the pixels are PIL's); PNG and
 // BMP by stb_image (Debian's libstb-dev), which has a long fuzzing history and, at v2.27, lacks the
 // later fixes (robustness.md §1.3). So only its PNG and BMP decoders are compiled in, and before any
-// decoder sees a file: the file size is capped, the size its header declares is held to the pixel
-// budget, PNG chunk lengths and the inflated data size are checked, and JPEG scans are counted.
+// decoder sees a file: the file size is capped (read_file, data/formats/files.h), the size its header
+// declares is held to the pixel budget, PNG chunk lengths and the inflated data size are checked, and
+// JPEG scans are counted.
 // 16-bit PNGs are decoded with their own channel count and narrowed here. Images are written with
 // stb_image_write. Tests: tests/data/image/test_image.cpp; fuzzed by tests/fuzz/fuzz_image.cpp.
 #include "data/image/image.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include <zlib.h>
 
+#include "data/formats/files.h"
 #include "data/image/jpeg.h"
-#include "data/formats/npy.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 #include "tensor/pool.h"
@@ -60,32 +59,6 @@ Image::Image(int64_t width, int64_t height) : width(width), height(height) {
 
 // ---------------------------------------------------------------------------------------------------
 // Reading
-
-// The whole file, refusing directories and anything over `max_bytes` before reading it.
-static std::string read_file_capped(const std::string& path, int64_t max_bytes) {
-  std::error_code ec;
-  fs::file_status st = fs::status(path, ec);
-  FK_CHECK(!ec && fs::exists(st), path, ": cannot open: ", ec ? ec.message() : std::string("no such file"));
-  FK_CHECK(!fs::is_directory(st), path, ": is a directory, not an image file");
-  if (fs::is_regular_file(st)) {
-    uintmax_t size = fs::file_size(path, ec);
-    FK_CHECK(ec || size <= uintmax_t(max_bytes), path, ": file is ", size, " bytes, over the ", max_bytes,
-             "-byte limit for images (ImageReadOptions::max_file_bytes)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  FK_CHECK(in.good(), path, ": cannot open: ", std::strerror(errno));
-  // read in chunks so that a pipe or a file that grew since the check still stops at the cap
-  std::string bytes;
-  char chunk[1 << 16];
-  while (in) {
-    in.read(chunk, sizeof chunk);
-    bytes.append(chunk, size_t(in.gcount()));
-    FK_CHECK(int64_t(bytes.size()) <= max_bytes, path, ": file is over the ", max_bytes,
-             "-byte limit for images (ImageReadOptions::max_file_bytes)");
-  }
-  FK_CHECK(!in.bad(), path, ": read error");
-  return bytes;
-}
 
 // "JPEG", "PNG" or "BMP" from the first bytes; anything else is refused with a guess at what it is.
 static const char* sniff_format(const std::string& b, const std::string& what) {
@@ -381,7 +354,8 @@ Image decode_image(const std::string& bytes, const std::string& what, const Imag
 }
 
 Image read_image(const std::string& path, const ImageReadOptions& opts) {
-  return decode_image(read_file_capped(path, opts.max_file_bytes), path, opts);
+  const ReadCap cap{opts.max_file_bytes, "images (ImageReadOptions::max_file_bytes)", "an image file"};
+  return decode_image(read_file(path, cap), path, opts);
 }
 
 // ---------------------------------------------------------------------------------------------------
