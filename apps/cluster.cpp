@@ -26,7 +26,7 @@
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
 #include "data/image/image.h"
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "models/evaluation/cluster.h"
 #include "models/recognition/face_embedder.h"
 #include "models/recognition/gallery.h"

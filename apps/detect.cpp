@@ -18,7 +18,7 @@
 #include "apps/progress.h"
 #include "data/viz/draw.h"
 #include "data/image/image.h"
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "data/loading/prefetch.h"
 
 namespace fk::apps {

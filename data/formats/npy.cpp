@@ -2,76 +2,14 @@
 // v2/v3), then a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
 #include "data/formats/npy.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
-#include <signal.h>
-#include <unistd.h>
 
+#include "data/formats/files.h"
 #include "tensor/creation.h"
 
 namespace fk::data {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  FK_CHECK(in.good(), path, ": cannot open: ", std::strerror(errno));
-  // a regular file is read into one buffer of its size (a stringstream grows by doubling and then
-  // copies: three times the file in memory at once, ~520 MB at the peak for a 175 MB checkpoint);
-  // what is not a regular file (a pipe) or grew meanwhile is read on in chunks
-  std::string bytes;
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
-  if (!ec && size > 0) {
-    bytes.resize(size_t(size));
-    in.read(bytes.data(), std::streamsize(size));
-    bytes.resize(size_t(in.gcount()));
-  }
-  char chunk[1 << 16];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) bytes.append(chunk, size_t(in.gcount()));
-  FK_CHECK(!in.bad(), path, ": read error");
-  return bytes;
-}
-
-static const char kTempInfix[] = ".tmp.";  // write_file_atomic's temporary: <path>.tmp.<pid>
-
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + kTempInfix + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  FK_CHECK(f != nullptr, path, ": cannot write: ", std::strerror(errno));
-  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  bool ok = written == bytes.size() && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  int err = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(detail::concat(path, ": write failed (", std::strerror(err ? err : EIO), "); the old file, if any, is kept"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    throw Error(detail::concat(path, ": cannot replace: ", std::strerror(err)));
-  }
-}
-
-std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> removed;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    const size_t at = name.rfind(kTempInfix);
-    if (at == std::string::npos) continue;
-    const std::string pid = name.substr(at + sizeof kTempInfix - 1);
-    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (::kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;  // that process is still there
-    std::error_code rm_ec;
-    if (fs::remove(e.path(), rm_ec)) removed.push_back(e.path().string());
-  }
-  return removed;
-}
 
 static DType parse_descr(const std::string& d, const std::string& what) {
   if (d == "<f4") return DType::Float32;

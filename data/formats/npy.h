@@ -1,11 +1,12 @@
 // NumPy .npy files (format version 1.0/2.0/3.0): little-endian float32/float64/int64/uint8/bool,
 // C order (numpy.save / numpy.load). Reading checks the header against the file size before
-// allocating; writing is atomic (temp file + rename).
+// allocating; writing is atomic (temp file + rename, data/formats/files.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "data/formats/files.h"  // read_file, write_file_atomic: callers that found them here still do
 #include "tensor/tensor.h"
 
 namespace fk::data {
@@ -22,13 +23,5 @@ bool npy_holds_strings(const std::string& bytes, const std::string& what);
 std::vector<std::string> parse_npy_strings(const std::string& bytes, const std::string& what);
 std::string encode_npy_strings(const std::vector<std::string>& strings, bool scalar = false);
 void write_npy(const std::string& path, const Tensor& t);
-
-// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an existing
-// file is replaced whole or not at all (a full disk leaves it untouched).
-void write_file_atomic(const std::string& path, const std::string& bytes);
-// Removes the temporary files write_file_atomic left in `dir` when its process died mid-write
-// (<name>.tmp.<pid> whose pid no longer runs; a live process's are kept) and returns their paths.
-std::vector<std::string> remove_stale_temporaries(const std::string& dir);
-std::string read_file(const std::string& path);
 
 }  // namespace fk::data

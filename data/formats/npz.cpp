@@ -2,6 +2,7 @@
 // (numpy.savez_compressed). read_npz returns them in archive order under <key>; write_npz writes an
 // uncompressed archive (data 64-byte aligned) that numpy.load reads. Matches numpy.load / numpy.savez.
 // Tests: tests/data/formats/test_npz.cpp (numpy-written fixtures, round trip), tests/fuzz/fuzz_zip.cpp.
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/formats/weights.h"
 #include "data/formats/zip.h"

@@ -5,7 +5,8 @@
 // pickles (magic number, protocol 1001, sys_info, the object, the storage keys sorted as strings) then,
 // per key, an int64 numel and the raw bytes. See docs/reference/weights-formats.md §3-4.
 // Tensors come out contiguous (views copied), dtypes kept; dicts flattened with dotted keys, a whole
-// pickled nn.Module flattened as model.state_dict() names it (pickle.h: flatten).
+// pickled nn.Module flattened as model.state_dict() names it (pickle.h: flatten). The in-memory entry
+// points and the content sniffing are declared in weights_bytes.h.
 // Tests: tests/data/formats/test_torch_reader.cpp, tests/data/formats/test_hostile_files.cpp, tests/fuzz/fuzz_pickle.cpp.
 #include <algorithm>
 #include <cctype>
@@ -13,10 +14,11 @@
 #include <map>
 #include <memory>
 
-#include "data/formats/npy.h"
-#include "data/pickle/pickle.h"
+#include "data/formats/files.h"
 #include "data/formats/weights.h"
+#include "data/formats/weights_bytes.h"
 #include "data/formats/zip.h"
+#include "data/pickle/pickle.h"
 
 namespace fk::data {
 

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <map>
 
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "data/formats/weights.h"
 #include "data/formats/zip.h"
 

@@ -7,9 +7,11 @@
 // tests/data/formats/test_hostile_files.cpp, tests/fuzz/fuzz_pickle.cpp.
 #include "data/formats/weights.h"
 
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
-#include "data/pickle/pickle.h"
+#include "data/formats/weights_bytes.h"
 #include "data/formats/zip.h"
+#include "data/pickle/pickle.h"
 
 namespace fk::data {
 

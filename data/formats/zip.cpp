@@ -14,7 +14,7 @@
 #include <limits>
 #include <unordered_set>
 
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "tensor/error.h"
 
 namespace fk::data {

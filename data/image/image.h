@@ -9,6 +9,8 @@
 // Hostile files are refused before decoding: size cap, pixel budget, formats limited to JPEG/PNG/BMP,
 // structure checks (robustness.md §1.3). Decoding is thread-safe. Sizes of images are given width
 // first (x before y, as PIL does); sizes of tensors height first (as torch does).
+// Defined in image.cpp (Image, reading, tensors, crop), image_checks.cpp (the checks before decoding),
+// exif.cpp (EXIF orientation), image_write.cpp (PNG/JPEG encoding and writing) and resize.cpp.
 // Tests: tests/data/image/test_image.cpp; fuzzed by tests/fuzz/fuzz_image.cpp.
 #pragma once
 

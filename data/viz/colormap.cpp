@@ -1,5 +1,5 @@
 // OpenCV's COLORMAP_JET table, heatmaps and alpha blending (see colormap.h).
-// Tests: tests/data/viz/test_draw_plot.cpp.
+// Tests: tests/data/viz/test_colormap.cpp.
 #include "data/viz/colormap.h"
 
 #include <algorithm>

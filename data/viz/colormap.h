@@ -4,7 +4,7 @@
 //    interpolation of the control points in modules/imgproc/src/colormap.cpp; we rebuild the same table.
 //  - heatmap_image maps a (H, W) tensor of values in [0, 1] through jet.
 //  - blend(a, b, alpha) = round(alpha * a + (1 - alpha) * b) per channel (cv2.addWeighted-like).
-// Tests: tests/data/viz/test_draw_plot.cpp.
+// Tests: tests/data/viz/test_colormap.cpp.
 #pragma once
 
 #include <array>

@@ -1,5 +1,5 @@
 // Box outlines, dots, crosses, lines and 5x7 bitmap text on RGB images, clipped to the image (see draw.h).
-// Tests: tests/data/image/test_image.cpp, tests/data/viz/test_draw_plot.cpp.
+// Tests: tests/data/image/test_image.cpp, tests/data/viz/test_draw.cpp.
 #include "data/viz/draw.h"
 
 #include <algorithm>

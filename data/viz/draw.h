@@ -2,7 +2,7 @@
 // lines and text in a built-in 5x7 bitmap font. Coordinates are image pixels (x right, y down) and are
 // rounded to the nearest pixel; everything is clipped to the image, so any coordinates (negative, huge,
 // NaN) are safe: what falls outside is simply not drawn.
-// Tests: tests/data/image/test_image.cpp (boxes, dots, crosses), tests/data/viz/test_draw_plot.cpp (lines, text).
+// Tests: tests/data/image/test_image.cpp (boxes, dots, crosses), tests/data/viz/test_draw.cpp (lines, text).
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 //   3. canvas: the plot area as its own white Image with grid lines and the data, so anything outside
 //      the axis ranges is clipped for free; pasted into the chart;
 //   4. frame, ticks, tick labels, title, axis labels and legend on top.
-// Tests: tests/data/viz/test_draw_plot.cpp.
+// Tests: tests/data/viz/test_plot.cpp.
 #include "data/viz/plot.h"
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 // the 5x7 font of data/viz/draw.h. Nothing here throws on odd data: NaN/inf points are skipped (the polyline
 // breaks there), empty or all-NaN input gives empty axes. Only a size outside 64x48 .. 16384x16384
 // pixels (and bar_chart labels/values of different lengths) is refused, with an fk::Error.
-// Tests: tests/data/viz/test_draw_plot.cpp.
+// Tests: tests/data/viz/test_plot.cpp.
 #pragma once
 
 #include <cstdint>

@@ -1,12 +1,14 @@
 // libFuzzer target: the pickle VM (data/pickle/pickle.h) and the readers built on it, on arbitrary bytes:
-// read_pickle_arrays_bytes, read_torch_bytes (legacy stream / zip), and the raw VM with a persistent-id
-// callback that hands out small storages, so tensor views (offsets, shapes, strides) are materialised
-// and checked. fk::Error is a correct rejection; a crash, leak, sanitizer report or timeout is a bug.
+// read_pickle_arrays_bytes, read_torch_bytes (legacy stream / zip; data/formats/weights_bytes.h), and the
+// raw VM with a persistent-id callback that hands out small storages, so tensor views (offsets, shapes,
+// strides) are materialised and checked. fk::Error is a correct rejection; a crash, leak, sanitizer report
+// or timeout is a bug.
 // Run: scripts/fuzz.sh (seeds in tests/fuzz/corpus/pickle/: fixture pickles and hostile cases).
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "data/formats/weights_bytes.h"
 #include "data/pickle/pickle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -7,9 +7,11 @@
 #include <fstream>
 #include <functional>
 
-#include "data/pickle/pickle.h"
+#include "data/formats/files.h"
 #include "data/formats/weights.h"
+#include "data/formats/weights_bytes.h"
 #include "data/formats/zip.h"
+#include "data/pickle/pickle.h"
 #include "tests/test_util.h"
 
 namespace {

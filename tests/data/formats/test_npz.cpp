@@ -1,6 +1,6 @@
 // read_npz / write_npz: numpy.savez (stored) and numpy.savez_compressed (deflated) fixtures written by
 // tests/fixtures/make_writer_roundtrip.py read exactly, in archive order; write_npz round trips every
-// .npy dtype; broken archives name the file and the member. Also read_file (data/formats/npy.h), which every
+// .npy dtype; broken archives name the file and the member. Also read_file (data/formats/files.h), which every
 // reader of weights starts from.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/formats/weights.h"
 #include "data/formats/zip.h"

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "data/formats/files.h"
 #include "data/formats/weights.h"
 #include "data/formats/zip.h"
 #include "tensor/creation.h"
