@@ -25,7 +25,7 @@
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
 #include "data/image/image.h"
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "data/viz/plot.h"
 #include "models/recognition/face_embedder.h"
 #include "models/evaluation/verification.h"

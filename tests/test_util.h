@@ -18,6 +18,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "tensor/random.h"
 #include "cuda/runtime.h"

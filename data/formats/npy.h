@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "data/formats/files.h"  // read_file, write_file_atomic: callers that found them here still do
 #include "tensor/tensor.h"
 
 namespace fk::data {

@@ -10,7 +10,7 @@
 #include <limits>
 #include <sstream>
 
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "tensor/error.h"
 
 namespace fk::models {

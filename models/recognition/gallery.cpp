@@ -7,6 +7,7 @@
 #include <set>
 
 #include "autograd/ops.h"
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/formats/zip.h"
 #include "tensor/creation.h"

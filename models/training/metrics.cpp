@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "data/image/image.h"
 #include "data/viz/plot.h"
 #include "tensor/creation.h"

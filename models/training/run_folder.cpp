@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "data/formats/npy.h"
+#include "data/formats/files.h"
 #include "data/formats/weights.h"
 #include "tensor/creation.h"
 #include "tensor/error.h"

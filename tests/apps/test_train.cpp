@@ -15,6 +15,7 @@
 #include <string>
 
 #include "data/image/image.h"
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/loading/synthetic_faces.h"
 #include "data/formats/weights.h"

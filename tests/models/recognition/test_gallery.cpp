@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/formats/weights.h"
 #include "data/formats/sha256.h"
