@@ -1,4 +1,4 @@
-// CUDA twins of the fused margin transform of the margin heads (layers/heads.cpp, margin_logits):
+// CUDA twins of the fused margin transform (ops::margin_logits, tensor/margin.h, which checks and calls them):
 // one kernel writes the scaled, margin-adjusted logits from the cosine matrix, one applies its
 // derivative. cos/dlogits are contiguous CUDA (N, C) float32/float64, labels contiguous int64 (N) on
 // the same device, values in [-1, C). Kernels: cuda/heads_kernels.h; math: tensor/cpu/margin_math.h.

@@ -1,15 +1,14 @@
 // Losses and margin heads (see heads.h): each forward composes differentiable ops of autograd/ops.h,
-// except the margin transform of the target logits, one fused op (margin_logits: CPU loops here, CUDA
-// kernels in cuda/heads.cu, the per-logit math in tensor/cpu/margin_math.h), the functional form of
-// insightface's in-place `logits[index, labels] = ...`.
+// except the margin transform of the target logits, one fused op whose derivative is recorded here
+// (fk::margin_logits over ops::margin_logits, tensor/margin.h: CPU loops and CUDA kernels), the
+// functional form of insightface's in-place `logits[index, labels] = ...`.
 #include "layers/heads.h"
 
 #include <cmath>
 #include <numbers>
 
-#include "cuda/heads.h"
 #include "tensor/creation.h"
-#include "tensor/dispatch.h"
+#include "tensor/margin.h"
 
 namespace fk {
 
@@ -34,47 +33,6 @@ Tensor target_mask(const Tensor& labels, int64_t N, int64_t C, int64_t min_label
   Tensor lab = checked_labels(labels, N, C, min_label, who, device);
   Tensor classes = ops::reshape(arange(0.0, double(C), 1.0, DType::Int64).to(device), {1, C});
   return ops::eq(ops::reshape(lab, {N, 1}), classes);
-}
-
-// CPU loops of the margin transform (the specification; cuda/heads.cu is the twin), math in tensor/cpu/margin_math.h.
-Tensor margin_logits_forward_cpu(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
-  Tensor y = empty(cos.shape(), cos.dtype());
-  const int64_t N = cos.size(0), C = cos.size(1);
-  const int64_t* lab = labels.data<int64_t>();
-  dispatch_float(cos.dtype(), "margin_logits", [&]<class T>() {
-    const T* c = cos.data<T>();  // (N, C)
-    T* out = y.data<T>();        // (N, C)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t j = 0; j < C; ++j) out[n * C + j] = margin_logit(c[n * C + j], lab[n] == j, p);
-  });
-  return y;
-}
-
-Tensor margin_logits_backward_cpu(const Tensor& dlogits, const Tensor& cos, const Tensor& labels,
-                                  const MarginParams& p) {
-  Tensor dcos = empty(cos.shape(), cos.dtype());
-  const int64_t N = cos.size(0), C = cos.size(1);
-  const int64_t* lab = labels.data<int64_t>();
-  dispatch_float(cos.dtype(), "margin_logits_backward", [&]<class T>() {
-    const T* dy = dlogits.data<T>();  // (N, C)
-    const T* c = cos.data<T>();       // (N, C)
-    T* dc = dcos.data<T>();           // (N, C)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t j = 0; j < C; ++j)
-        dc[n * C + j] = margin_logit_grad(dy[n * C + j], c[n * C + j], lab[n] == j, p);
-  });
-  return dcos;
-}
-
-Tensor margin_logits_forward_any(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
-  FK_ON_CUDA(cos, cuda::margin_logits_forward(cos, labels, p));
-  return margin_logits_forward_cpu(cos, labels, p);
-}
-
-Tensor margin_logits_backward_any(const Tensor& dlogits, const Tensor& cos, const Tensor& labels,
-                                  const MarginParams& p) {
-  FK_ON_CUDA(cos, cuda::margin_logits_backward(dlogits, cos, labels, p));
-  return margin_logits_backward_cpu(dlogits, cos, labels, p);
 }
 
 // x must be (N, in_features)
@@ -134,10 +92,10 @@ Tensor margin_logits(const Tensor& cos, const Tensor& labels, const MarginParams
   const int64_t N = cos.size(0), C = cos.size(1);
   Tensor lab = checked_labels(labels, N, C, -1, "margin_logits", cos.device());
   Tensor c = cos.detach().contiguous();
-  Tensor y = margin_logits_forward_any(c, lab, p);
+  Tensor y = ops::margin_logits(c, lab, p);
   // dcos = dlogits * s * (phi'(cos) at the label, 1 elsewhere)
   return autograd::record("margin_logits", y, {cos}, [c, lab, p](const Tensor& dy) {
-    return autograd::Grads{margin_logits_backward_any(dy.contiguous(), c, lab, p)};
+    return autograd::Grads{ops::margin_logits_backward(dy, c, lab, p)};
   });
 }
 

@@ -1,5 +1,5 @@
 // The margin transform of the margin heads (layers/heads.h), one logit at a time, shared by the CPU
-// loops (layers/heads.cpp) and the CUDA kernels (cuda/heads_kernels.h). Given the cosine c of logit
+// loops (tensor/cpu/margin.cpp) and the CUDA kernels (cuda/heads_kernels.h). Given the cosine c of logit
 // (n, j) and whether j is row n's label:
 //   logit = s * phi(c)  for the target,   s * c  otherwise
 //   dlogit/dc = s * phi'(c)  for the target,   s  otherwise
@@ -126,3 +126,15 @@ FK_HD_INLINE T margin_logit_grad(T dlogit, T c, bool is_target, const MarginPara
 }
 
 }  // namespace fk
+
+namespace fk::cpu {
+
+// The CPU loops of ops::margin_logits (tensor/margin.h) over contiguous (N, C) arrays, labels (N) each
+// in [-1, C) (checked by the op): out = the logits; dcos = the gradient reaching the cosines.
+template <class T>
+void margin_logits_forward(const T* cos, const int64_t* labels, int64_t N, int64_t C, const MarginParams& p, T* out);
+template <class T>
+void margin_logits_backward(const T* dlogits, const T* cos, const int64_t* labels, int64_t N, int64_t C,
+                            const MarginParams& p, T* dcos);
+
+}  // namespace fk::cpu
