@@ -72,9 +72,7 @@ int run_detect(const DetectArgs& args) {
       for (const auto& f : faces) entry["faces"].push_back(face_json(f));
       if (!args.draw.empty()) {
         draw_faces(img, faces);
-        fs::path target = fs::path(args.draw) / fs::path(file.relative).replace_extension(".png");
-        fs::create_directories(target.parent_path());
-        data::write_png(target.string(), img);
+        write_drawn(args.draw, file, img);
       }
     } catch (const std::exception& e) {
       const std::string message = progress.fail(e);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "apps/commands.h"
 #include "tensor/error.h"
 
 namespace fk::apps {
@@ -113,6 +114,36 @@ data::Image next_image(data::ImagePrefetcher& images, const ImageFile& file) {
 data::Image read_input(const ImageFile& file) {
   if (!file.error.empty()) throw std::runtime_error(file.error);
   return data::read_image(file.path);
+}
+
+void add_gallery_flags(CLI::App* cmd, GalleryFlags& flags) {
+  cmd->add_option("--gallery", flags.gallery, "Gallery made by `facekit embed` (.npz)")->required();
+  cmd->add_option("--weights", flags.weights,
+                  "The recognition weights the gallery was made with (checked against its SHA-256)")
+      ->required();
+  cmd->add_option("--weights-key", flags.weights_key, "State dict nested in a training checkpoint, e.g. net_state_dict");
+  add_allow_nonfinite_flag(cmd, flags.allow_nonfinite);
+}
+
+OpenedGallery open_gallery(const GalleryFlags& flags, const std::string& crop, const std::string& flip) {
+  OpenedGallery out;
+  out.gallery = models::load_gallery(flags.gallery, flags.allow_nonfinite);
+  FK_CHECK(out.gallery.size() > 0, flags.gallery, ": the gallery is empty");
+  models::EmbedderOptions eo;
+  eo.weights = flags.weights;
+  eo.weights_key = flags.weights_key;
+  eo.allow_nonfinite = flags.allow_nonfinite;
+  eo.crop = crop.empty() ? out.gallery.meta.crop : crop;
+  eo.flip = flip.empty() ? out.gallery.meta.flip : flip;
+  out.embedder = models::gallery_embedder(out.gallery, eo, flags.gallery);
+  return out;
+}
+
+void write_drawn(const std::string& draw_dir, const ImageFile& file, const data::Image& img) {
+  const std::filesystem::path target =
+      std::filesystem::path(draw_dir) / std::filesystem::path(file.relative).replace_extension(".png");
+  std::filesystem::create_directories(target.parent_path());
+  data::write_png(target.string(), img);
 }
 
 }  // namespace fk::apps

@@ -9,6 +9,8 @@
 
 #include "data/loading/prefetch.h"
 #include "models/mtcnn/detector.h"
+#include "models/recognition/face_embedder.h"
+#include "models/recognition/gallery.h"
 
 namespace fk::apps {
 
@@ -50,5 +52,22 @@ std::unique_ptr<data::ImagePrefetcher> prefetch_images(const std::vector<ImageFi
 data::Image next_image(data::ImagePrefetcher& images, const ImageFile& file);
 // One file read now (commands that do not prefetch), with the same errors.
 data::Image read_input(const ImageFile& file);
+// A gallery made by `facekit embed` and the recognition weights it was made with (identify, lookalike):
+// --gallery, --weights, --weights-key, --allow-nonfinite.
+struct GalleryFlags {
+  std::string gallery, weights, weights_key;
+  bool allow_nonfinite = false;
+};
+void add_gallery_flags(CLI::App* cmd, GalleryFlags& flags);
+// The gallery (refused when empty) and an embedder made as it was made: its crop and flip unless
+// `crop` / `flip` are given, the weights checked against its SHA-256 (models::gallery_embedder).
+struct OpenedGallery {
+  models::Gallery gallery;
+  std::unique_ptr<models::Embedder> embedder;
+};
+OpenedGallery open_gallery(const GalleryFlags& flags, const std::string& crop = "", const std::string& flip = "");
+
+// The annotated picture of `file` (--draw): `draw_dir`/<its relative path>.png, folders made as needed.
+void write_drawn(const std::string& draw_dir, const ImageFile& file, const data::Image& img);
 
 }  // namespace fk::apps

@@ -45,11 +45,11 @@ constexpr double kDefaultThreshold = 0.4;
 
 struct IdentifyArgs {
   std::vector<std::string> photos;
-  std::string gallery, weights, weights_key, flip, crop;
+  GalleryFlags in;  // --gallery, --weights, --weights-key, --allow-nonfinite
+  std::string flip, crop;
   std::string match = "nearest";
   double threshold = kDefaultThreshold;
   std::string draw, json_out;
-  bool allow_nonfinite = false;
   DetectorFlags detector;
 };
 
@@ -83,16 +83,9 @@ std::string score_text(double s) {
 }
 
 int run_identify(const IdentifyArgs& args) {
-  models::Gallery g = models::load_gallery(args.gallery, args.allow_nonfinite);
-  FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
-  models::EmbedderOptions eo;
-  eo.weights = args.weights;
-  eo.weights_key = args.weights_key;
-  eo.allow_nonfinite = args.allow_nonfinite;
-  eo.crop = args.crop.empty() ? g.meta.crop : args.crop;
-  eo.flip = args.flip.empty() ? g.meta.flip : args.flip;
-  std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
-  models::Embedder& embedder = *embedder_ptr;
+  OpenedGallery opened = open_gallery(args.in, args.crop, args.flip);
+  const models::Gallery& g = opened.gallery;
+  models::Embedder& embedder = *opened.embedder;
   auto detector = make_detector(args.detector);
 
   std::vector<ImageFile> files = collect_images(args.photos);
@@ -129,11 +122,7 @@ int run_identify(const IdentifyArgs& args) {
             draw_labelled(img, faces[fi], (known ? best : std::string("unknown")) + " " + score_text(r[0].score), known);
         }
       }
-      if (!args.draw.empty()) {
-        fs::path target = fs::path(args.draw) / fs::path(file.relative).replace_extension(".png");
-        fs::create_directories(target.parent_path());
-        data::write_png(target.string(), img);
-      }
+      if (!args.draw.empty()) write_drawn(args.draw, file, img);
     } catch (const std::exception& e) {
       const std::string message = progress.fail(e);
       entry["error"] = message;
@@ -145,7 +134,7 @@ int run_identify(const IdentifyArgs& args) {
   progress.done();
 
   json out;
-  out["gallery"] = args.gallery;
+  out["gallery"] = args.in.gallery;
   out["match"] = args.match;
   out["threshold"] = args.threshold;
   out["photos"] = photos;
@@ -167,12 +156,7 @@ void add_identify_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("identify", "Name every face in photos by comparing it with a gallery (facekit embed)");
   auto args = std::make_shared<IdentifyArgs>();
   cmd->add_option("photos", args->photos, "Photos (JPEG, PNG, BMP) or folders (walked recursively)")->required();
-  cmd->add_option("--gallery", args->gallery, "Gallery made by `facekit embed` (.npz)")->required();
-  cmd->add_option("--weights", args->weights,
-                  "The recognition weights the gallery was made with (checked against its SHA-256)")
-      ->required();
-  cmd->add_option("--weights-key", args->weights_key, "State dict nested in a training checkpoint, e.g. net_state_dict");
-  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
+  add_gallery_flags(cmd, args->in);
   cmd->add_option("--threshold", args->threshold,
                   "Cosine score from which a face is named; below it the face is unknown. The default suits "
                   "MobileFaceNet (CASIA) with flip concat: same person 0.54-0.98, other people 0.04-0.28 in our tests")

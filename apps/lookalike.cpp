@@ -31,10 +31,10 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 struct LookalikeArgs {
-  std::string photo, gallery, weights, weights_key, out;
+  std::string photo, out;
+  GalleryFlags in;  // --gallery, --weights, --weights-key, --allow-nonfinite
   int64_t top = 5;
   bool json = false;
-  bool allow_nonfinite = false;
   DetectorFlags detector;
 };
 
@@ -118,16 +118,9 @@ data::Image side_by_side(const data::Image& query, const std::vector<data::Image
 }
 
 int run_lookalike(const LookalikeArgs& args) {
-  models::Gallery g = models::load_gallery(args.gallery, args.allow_nonfinite);
-  FK_CHECK(g.size() > 0, args.gallery, ": the gallery is empty");
-  models::EmbedderOptions eo;
-  eo.weights = args.weights;
-  eo.weights_key = args.weights_key;
-  eo.allow_nonfinite = args.allow_nonfinite;
-  eo.crop = g.meta.crop;
-  eo.flip = g.meta.flip;
-  std::unique_ptr<models::Embedder> embedder_ptr = models::gallery_embedder(g, eo, args.gallery);
-  models::Embedder& embedder = *embedder_ptr;
+  OpenedGallery opened = open_gallery(args.in);
+  const models::Gallery& g = opened.gallery;
+  models::Embedder& embedder = *opened.embedder;
   auto detector = make_detector(args.detector);
 
   data::Image img = data::read_image(args.photo);
@@ -170,12 +163,7 @@ void add_lookalike_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("lookalike", "Which gallery identities the largest face of a photo looks most like");
   auto args = std::make_shared<LookalikeArgs>();
   cmd->add_option("photo", args->photo, "The photo (JPEG, PNG, BMP); its largest face is used")->required();
-  cmd->add_option("--gallery", args->gallery, "Gallery made by `facekit embed` (.npz)")->required();
-  cmd->add_option("--weights", args->weights,
-                  "The recognition weights the gallery was made with (checked against its SHA-256)")
-      ->required();
-  cmd->add_option("--weights-key", args->weights_key, "State dict nested in a training checkpoint, e.g. net_state_dict");
-  add_allow_nonfinite_flag(cmd, args->allow_nonfinite);
+  add_gallery_flags(cmd, args->in);
   cmd->add_option("--top", args->top, "How many identities to list")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--out", args->out,
                   "Write a side-by-side PNG: the query face, the best image of each top identity, scores and a bar chart");
