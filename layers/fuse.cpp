@@ -69,6 +69,16 @@ ConvParts conv_bn_parts(const Module& m) {
   return p;
 }
 
+bool fuse_shortcut(const Module* downsample, FusedConv& out, bool& has) {
+  has = false;
+  if (!downsample) return true;
+  const ConvParts d = conv_bn_parts(*downsample);
+  if (!FusedConv::supported(d)) return false;
+  out = FusedConv(d);
+  has = true;
+  return true;
+}
+
 bool FusedConv::supported(const ConvParts& p) {
   if (!p.conv) return false;
   const Conv2d& c = *p.conv;

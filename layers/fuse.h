@@ -75,6 +75,10 @@ BlockedTensor squeeze_excite(const BlockedTensor& y, SEModule& se, const Blocked
 // The parts of a Sequential(Conv2d, BatchNorm2d) (a ResNet downsample, an IR shortcut): conv with the
 // BatchNorm folded in; conv is null when `m` is not exactly that.
 ConvParts conv_bn_parts(const Module& m);
+// A residual block's optional shortcut (`downsample`: null, or a Sequential(Conv2d, BatchNorm2d)) for
+// the engine: false when there is one that cannot be fused (the block then stays on the module path);
+// else true, with `has` saying whether there is one and `out` its fused conv.
+bool fuse_shortcut(const Module* downsample, FusedConv& out, bool& has);
 
 // Per-channel y = a * x + c of an eval-mode BatchNorm (a = g / sqrt(var + eps), c = beta - mean * a),
 // computed in double, returned padded with zeros to a multiple of 16.

@@ -103,12 +103,7 @@ std::unique_ptr<IResNet::Engine> IResNet::build_engine() const {
       Engine::Block eb;
       eb.conv1 = fuse::FusedConv(c1);
       eb.conv2 = fuse::FusedConv(c2);
-      if (b->downsample) {
-        const fuse::ConvParts d = fuse::conv_bn_parts(*b->downsample);
-        if (!fuse::FusedConv::supported(d)) return nullptr;
-        eb.downsample = fuse::FusedConv(d);
-        eb.has_downsample = true;
-      }
+      if (!fuse::fuse_shortcut(b->downsample.get(), eb.downsample, eb.has_downsample)) return nullptr;
       e->blocks.push_back(std::move(eb));
     }
   }

@@ -119,11 +119,8 @@ std::unique_ptr<IRBackbone::Engine> IRBackbone::build_engine() {
           pool->padding[0] != 0 || pool->padding[1] != 0)
         return nullptr;
       eu.subsample = pool->stride[0];
-    } else {
-      const fuse::ConvParts d = fuse::conv_bn_parts(*u->shortcut_layer);
-      if (!fuse::FusedConv::supported(d)) return nullptr;
-      eu.shortcut_conv = fuse::FusedConv(d);
-      eu.shortcut_is_conv = true;
+    } else if (!fuse::fuse_shortcut(u->shortcut_layer.get(), eu.shortcut_conv, eu.shortcut_is_conv)) {
+      return nullptr;
     }
     e->units.push_back(std::move(eu));
   }

@@ -115,12 +115,7 @@ std::unique_ptr<VGGFace2ResNet::Engine> VGGFace2ResNet::build_engine() const {
       eb.conv1 = fuse::FusedConv(c1);
       eb.conv2 = fuse::FusedConv(c2);
       eb.conv3 = fuse::FusedConv(c3);
-      if (b->downsample) {
-        const fuse::ConvParts d = fuse::conv_bn_parts(*b->downsample);
-        if (!fuse::FusedConv::supported(d)) return nullptr;
-        eb.downsample = fuse::FusedConv(d);
-        eb.has_downsample = true;
-      }
+      if (!fuse::fuse_shortcut(b->downsample.get(), eb.downsample, eb.has_downsample)) return nullptr;
       e->blocks.push_back(std::move(eb));
     }
   }
