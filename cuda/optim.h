@@ -1,6 +1,7 @@
-// Fused CUDA optimiser updates (the twins of the CPU loops in layers/optim.cpp): one kernel launch per
-// parameter tensor updates the parameter and its state in place. Arguments are contiguous CUDA
-// float32/float64 tensors of the parameter's dtype, shape and device (checked by the optimiser);
+// Fused CUDA optimiser updates, the twins of the CPU loops of tensor/cpu/optim.cpp, called by the ops
+// of tensor/optim_update.h after their checks: one kernel launch per parameter tensor updates it and
+// its state in place. Arguments are contiguous CUDA float32/float64 tensors of the parameter's dtype,
+// shape and device (checked by the op);
 // coefficients arrive in double and are rounded to the dtype once (optim::coefs_as). Also the in-place
 // gradient clipping. Kernels: cuda/optim_kernels.h; math: tensor/cpu/optim_math.h.
 // Tests: tests/cuda/test_optim.cpp.

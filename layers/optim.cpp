@@ -9,11 +9,11 @@
 #include <unordered_set>
 
 #include "autograd/node.h"
-#include "cuda/optim.h"
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
+#include "tensor/optim_update.h"
 #include "tensor/parallel.h"
 #include "tensor/shape_ops.h"
 
@@ -70,28 +70,11 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// Elements per thread's share below which the loops stay on one thread (~10 us of work)
-constexpr int64_t kOptimGrain = 1 << 15;
-
 // Running sums of the tensors' element counts: starts[i] = elements before tensor i, back() = total.
 std::vector<int64_t> element_starts(const std::vector<Tensor>& tensors) {
   std::vector<int64_t> starts{0};
   for (const Tensor& t : tensors) starts.push_back(starts.back() + t.numel());
   return starts;
-}
-
-// fn(i, begin, end) over the tensors' elements taken as one range (`starts` from element_starts), split
-// evenly over the threads in one parallel region: tensor i's local elements [begin, end).
-template <class Fn>
-void for_each_segment(const std::vector<int64_t>& starts, Fn fn) {
-  parallel_for(starts.back(), kOptimGrain, [&](int64_t b, int64_t e) {
-    size_t i = size_t(std::upper_bound(starts.begin(), starts.end(), b) - starts.begin()) - 1;
-    for (; b < e; ++i) {
-      int64_t end = std::min(e, starts[i + 1]);
-      if (end > b) fn(i, b - starts[i], end - starts[i]);
-      b = end;
-    }
-  });
 }
 
 }  // namespace
@@ -163,11 +146,7 @@ void Optimizer::zero_grad(bool set_to_none) {
       }
     }
   }
-  for_each_segment(element_starts(cpu_grads), [&](size_t i, int64_t b, int64_t e) {
-    const Tensor& g = cpu_grads[i];
-    const size_t elem = dtype_size(g.dtype());
-    std::memset(static_cast<char*>(g.raw_data()) + b * elem, 0, size_t(e - b) * elem);  // 0.0 is all-zero bits
-  });
+  ops::zero_(cpu_grads);  // one parallel pass
 }
 
 namespace {
@@ -181,6 +160,18 @@ bool one_cpu_dtype(const std::vector<Optimizer::Slot>& slots) {
 std::vector<Tensor> params_of(const std::vector<Optimizer::Slot>& slots) {
   std::vector<Tensor> out;
   for (const auto& s : slots) out.push_back(s.p);
+  return out;
+}
+
+std::vector<Tensor> grads_of(const std::vector<Optimizer::Slot>& slots) {
+  std::vector<Tensor> out;
+  for (const auto& s : slots) out.push_back(s.g);
+  return out;
+}
+
+std::vector<Tensor> state_of(const std::vector<Optimizer::Slot>& slots, const std::string& field) {
+  std::vector<Tensor> out;
+  for (const auto& s : slots) out.push_back(s.state->at(field));
   return out;
 }
 
@@ -333,22 +324,6 @@ SgdCoefs<double> sgd_coefs(const ParamGroup& group, const SGDOptions& o) {
           o.nesterov};
 }
 
-// The SGD update of every slot (one slot: update(); a group: update_fused()), in one parallel region.
-template <class T>
-void sgd_update_slots(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts, bool momentum,
-                    bool first_step, const SgdCoefs<T>& c) {
-  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
-    T* pd = slots[i].p.data<T>();
-    const T* gd = slots[i].g.data<T>();
-    if (momentum) {
-      T* bd = slots[i].state->at("momentum_buffer").data<T>();
-      for (int64_t k = b; k < e; ++k) sgd_update_element(pd[k], gd[k], bd[k], first_step, c);
-    } else {
-      T unused = 0;
-      for (int64_t k = b; k < e; ++k) sgd_update_element(pd[k], gd[k], unused, first_step, c);
-    }
-  });
-}
 }  // namespace
 
 void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
@@ -364,14 +339,8 @@ void SGD::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict&
     FK_CHECK(buffer.device() == p.device() && buffer.is_contiguous(), "optim: SGD: momentum buffer on ",
              buffer.device().str(), " must be contiguous on its parameter's ", p.device().str());
   }
-  const SgdCoefs<double> c = sgd_coefs(group, opt_);
-  FK_ON_CUDA(p, cuda::sgd_update(p, g, buffer, first_step, c));
-  const std::vector<Slot> one{{p, g, &state}};
-  const std::vector<int64_t> starts{0, p.numel()};
-  if (p.dtype() == DType::Float32)
-    sgd_update_slots<float>(one, starts, momentum, first_step, coefs_as<float>(c));
-  else
-    sgd_update_slots<double>(one, starts, momentum, first_step, coefs_as<double>(c));
+  ops::sgd_update({p}, {g}, momentum ? std::vector<Tensor>{buffer} : std::vector<Tensor>{}, first_step,
+                  sgd_coefs(group, opt_));
 }
 
 bool SGD::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
@@ -385,11 +354,8 @@ bool SGD::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) 
     first_step = with == 0;
     if (first_step) add_flat_state(slots, starts, "momentum_buffer");
   }
-  const SgdCoefs<double> c = sgd_coefs(group, opt_);
-  if (slots[0].p.dtype() == DType::Float32)
-    sgd_update_slots<float>(slots, starts, momentum, first_step, coefs_as<float>(c));
-  else
-    sgd_update_slots<double>(slots, starts, momentum, first_step, coefs_as<double>(c));
+  ops::sgd_update(params_of(slots), grads_of(slots), momentum ? state_of(slots, "momentum_buffer") : std::vector<Tensor>{},
+                  first_step, sgd_coefs(group, opt_));
   return true;
 }
 
@@ -449,21 +415,6 @@ AdamCoefs<double> adam_coefs(const ParamGroup& group, const AdamOptions& o, bool
   return c;
 }
 
-// The Adam update of every slot (one slot: update(); a group: update_fused()), in one parallel region.
-template <class T>
-void adam_update_slots(const std::vector<Optimizer::Slot>& slots, const std::vector<int64_t>& starts,
-                     const AdamCoefs<T>& c) {
-  for_each_segment(starts, [&](size_t i, int64_t b, int64_t e) {
-    const StateDict& st = *slots[i].state;
-    T* pd = slots[i].p.data<T>();
-    const T* gd = slots[i].g.data<T>();
-    T* m = st.at("exp_avg").data<T>();
-    T* v = st.at("exp_avg_sq").data<T>();
-    T* vmax = c.amsgrad ? st.at("max_exp_avg_sq").data<T>() : nullptr;
-    for (int64_t k = b; k < e; ++k) adam_update_element(pd[k], gd[k], m[k], v[k], vmax ? vmax + k : nullptr, c);
-  });
-}
-
 }  // namespace
 
 void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict& state) {
@@ -485,14 +436,8 @@ void Adam::update(const ParamGroup& group, Tensor& p, const Tensor& g, StateDict
   double& step = state.at("step").data<double>()[0];  // a CPU scalar on every device
   step += 1;
   const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
-  FK_ON_CUDA(p, cuda::adam_update(p, g, state.at("exp_avg"), state.at("exp_avg_sq"),
-                                  opt_.amsgrad ? state.at("max_exp_avg_sq") : Tensor(), c));
-  const std::vector<Slot> one{{p, g, &state}};
-  const std::vector<int64_t> starts{0, p.numel()};
-  if (p.dtype() == DType::Float32)
-    adam_update_slots<float>(one, starts, coefs_as<float>(c));
-  else
-    adam_update_slots<double>(one, starts, coefs_as<double>(c));
+  ops::adam_update({p}, {g}, {state.at("exp_avg")}, {state.at("exp_avg_sq")},
+                   opt_.amsgrad ? std::vector<Tensor>{state.at("max_exp_avg_sq")} : std::vector<Tensor>{}, c);
 }
 
 bool Adam::update_fused(const ParamGroup& group, const std::vector<Slot>& slots) {
@@ -519,11 +464,9 @@ bool Adam::update_fused(const ParamGroup& group, const std::vector<Slot>& slots)
     if (!slots[0].state->contains(field)) add_flat_state(slots, starts, field);
   double step = 0;
   for (const Slot& s : slots) step = ++s.state->at("step").data<double>()[0];
-  const AdamCoefs<double> c = adam_coefs(group, opt_, decoupled_, step);
-  if (slots[0].p.dtype() == DType::Float32)
-    adam_update_slots<float>(slots, starts, coefs_as<float>(c));
-  else
-    adam_update_slots<double>(slots, starts, coefs_as<double>(c));
+  ops::adam_update(params_of(slots), grads_of(slots), state_of(slots, "exp_avg"), state_of(slots, "exp_avg_sq"),
+                   opt_.amsgrad ? state_of(slots, "max_exp_avg_sq") : std::vector<Tensor>{},
+                   adam_coefs(group, opt_, decoupled_, step));
   return true;
 }
 
@@ -568,34 +511,6 @@ std::vector<Tensor> grads_of(const std::vector<Tensor>& params, const char* fn) 
   return out;
 }
 
-template <class T, class F>
-void for_each_element(Tensor& g, F f) {
-  T* d = g.data<T>();
-  const int64_t n = g.numel();
-  for (int64_t i = 0; i < n; ++i) d[i] = f(d[i]);
-}
-
-// g *= coef in place (CUDA: cuda/optim.cu)
-void scale_grad(Tensor& g, double coef) {
-  FK_ON_CUDA(g, cuda::clip_scale_(g, coef));
-  if (g.dtype() == DType::Float32) {
-    float c = float(coef);
-    for_each_element<float>(g, [c](float x) { return clip_scale_element(x, c); });
-  } else {
-    for_each_element<double>(g, [coef](double x) { return clip_scale_element(x, coef); });
-  }
-}
-
-// g = clamp(g, -clip, clip) in place (CUDA: cuda/optim.cu)
-void clamp_grad(Tensor& g, double clip) {
-  FK_ON_CUDA(g, cuda::clip_value_(g, clip));
-  if (g.dtype() == DType::Float32) {
-    float c = float(clip);
-    for_each_element<float>(g, [c](float x) { return clip_value_element(x, c); });
-  } else {
-    for_each_element<double>(g, [clip](double x) { return clip_value_element(x, clip); });
-  }
-}
 }  // namespace
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type) {
@@ -614,12 +529,12 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   double total = inf ? acc : std::pow(acc, 1.0 / norm_type);
   // torch: clip_coef = max_norm / (total + 1e-6), clamped to at most 1, applied to every gradient
   double coef = std::min(max_norm / (total + 1e-6), 1.0);
-  for (auto& g : grads) scale_grad(g, coef);
+  ops::clip_scale_(grads, coef);
   return total;
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  for (auto& g : grads_of(params, "clip_grad_value_")) clamp_grad(g, clip_value);
+  ops::clip_value_(grads_of(params, "clip_grad_value_"), clip_value);
 }
 
 }  // namespace fk::optim

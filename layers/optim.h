@@ -3,8 +3,8 @@
 // zero_grad, and checkpointable state. Helpers: sgd_bn_groups (egcode's "sgd_bn": no weight decay on
 // BatchNorm parameters), clip_grad_norm_ / clip_grad_value_ (torch.nn.utils).
 //
-// Updates are in place on the parameter tensors (contiguous float32/float64). On the CPU a group is
-// updated in one fused pass: its parameters' elements taken as one range, split evenly over the threads
+// Updates are in place on the parameter tensors (contiguous float32/float64), through the ops of
+// tensor/optim_update.h. On the CPU a group is updated in one fused pass: its parameters' elements taken as one range, split evenly over the threads
 // in one parallel region (not one small loop per tensor), with the group's state (momentum buffers,
 // Adam's moments) in one flat buffer per field that each parameter's state tensor views. A group that
 // cannot take that pass (parameters on several devices or dtypes, state that some parameters have and

@@ -1,5 +1,5 @@
 // The per-element updates of the optimisers (layers/optim.h; torch.optim 1.13's single-tensor code
-// path), shared by the CPU loops (layers/optim.cpp) and the fused CUDA kernels (cuda/optim_kernels.h),
+// path), shared by the CPU loops (tensor/cpu/optim.cpp) and the fused CUDA kernels (cuda/optim_kernels.h),
 // and the element-wise gradient clipping of clip_grad_norm_ / clip_grad_value_.
 // Coefficients are computed once per parameter in double (as torch passes Python floats) and rounded
 // to T once (coefs_as<T>).
