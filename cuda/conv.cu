@@ -41,8 +41,8 @@ ConvBackend conv_backend() {
 namespace {
 
 // The geometry of already checked arguments (tensor/conv.cpp did the checks).
-cpu::Conv2dGeometry geometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
-  cpu::Conv2dGeometry g;
+Conv2dGeometry geometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+  Conv2dGeometry g;
   g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.OC = w.size(0), g.KH = w.size(2), g.KW = w.size(3);
   g.SH = o.stride[0], g.SW = o.stride[1], g.PH = o.padding[0], g.PW = o.padding[1];
@@ -53,7 +53,7 @@ cpu::Conv2dGeometry geometry(const Tensor& x, const Tensor& w, const Conv2dOptio
 }
 
 // A 1x1 stride-1 unpadded conv reads x_n (C, H*W) as its column matrix: no im2col.
-bool is_pointwise(const cpu::Conv2dGeometry& g) {
+bool is_pointwise(const Conv2dGeometry& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
 }
 
@@ -62,7 +62,7 @@ bool is_pointwise(const cpu::Conv2dGeometry& g) {
 // y (N, OC, L): per image n and group g, y_n,g (OCg, L) = w_g (OCg, Kg) x col_n,g (Kg, L), the G groups
 // one strided-batched GEMM; col holds im2col(x_n) (C*KH*KW, L), or is x_n itself for a pointwise conv.
 template <class T>
-void native_forward(const cpu::Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int device) {
+void native_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int device) {
   const int64_t L = g.OH * g.OW, HW = g.H * g.W;
   const int64_t G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
   Tensor col_buf = is_pointwise(g) ? Tensor() : empty({g.C * g.KH * g.KW * L}, dtype_of<T>::value, Device::cuda(device));
@@ -83,7 +83,7 @@ void native_forward(const cpu::Conv2dGeometry& g, const T* x, const T* w, const 
 //   dcol_n,g (Kg, L) = w_g^T (Kg, OCg) dy_n,g (OCg, L),  dx_n = col2im(dcol_n)  (pointwise: dx_n = dcol_n)
 //   db = sum_n dy_n (OC, L) x ones (L)                   (a GEMV per image, accumulated)
 template <class T>
-void native_backward(const cpu::Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
+void native_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
                      int device) {
   const int64_t L = g.OH * g.OW, HW = g.H * g.W;
   const int64_t G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
@@ -165,7 +165,7 @@ struct FilterDesc {
 };
 struct ConvDesc {
   cudnnConvolutionDescriptor_t d = nullptr;
-  ConvDesc(const cpu::Conv2dGeometry& g, cudnnDataType_t t, cudnnMathType_t math) {
+  ConvDesc(const Conv2dGeometry& g, cudnnDataType_t t, cudnnMathType_t math) {
     FK_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
     // CROSS_CORRELATION: the kernel is not flipped, as in PyTorch
     FK_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, int(g.PH), int(g.PW), int(g.SH), int(g.SW), int(g.DH),
@@ -184,7 +184,7 @@ struct CudnnConv {
   FilterDesc w;
   ConvDesc conv;
   template <class T>
-  static CudnnConv make(const cpu::Conv2dGeometry& g) {
+  static CudnnConv make(const Conv2dGeometry& g) {
     constexpr cudnnDataType_t t = cudnn_type<T>();
     return CudnnConv{TensorDesc(t, g.N, g.C, g.H, g.W), TensorDesc(t, g.N, g.OC, g.OH, g.OW),
                      FilterDesc(t, g.OC, g.C / g.groups, g.KH, g.KW), ConvDesc(g, t, cudnn_math<T>())};
@@ -196,7 +196,7 @@ struct CudnnConv {
 enum class Pass { Forward, BackwardData, BackwardFilter };
 using AlgoKey = std::tuple<int, int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
-AlgoKey algo_key(Pass p, int device, cudnnDataType_t t, const cpu::Conv2dGeometry& g) {
+AlgoKey algo_key(Pass p, int device, cudnnDataType_t t, const Conv2dGeometry& g) {
   return {int(p), device, int(t), g.N, g.C, g.H, g.W, g.OC, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.groups};
 }
 
@@ -217,7 +217,7 @@ int pick(const std::vector<Perf>& perfs, int count, int fallback) {
 }
 
 template <class GetAlgos>
-int cached_algo(Pass pass, int device, cudnnDataType_t t, const cpu::Conv2dGeometry& g, GetAlgos get) {
+int cached_algo(Pass pass, int device, cudnnDataType_t t, const Conv2dGeometry& g, GetAlgos get) {
   static std::mutex mu;
   static std::map<AlgoKey, int> cache;
   const AlgoKey key = algo_key(pass, device, t, g);
@@ -239,7 +239,7 @@ Tensor workspace(size_t bytes, int device) {
 void* ws_ptr(const Tensor& ws) { return ws.defined() ? ws.raw_data() : nullptr; }
 
 template <class T>
-void cudnn_forward(const cpu::Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int device) {
+void cudnn_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int device) {
   cudnnHandle_t h = cudnn_handle(device);
   CudnnConv d = CudnnConv::make<T>(g);
   const auto algo = cudnnConvolutionFwdAlgo_t(cached_algo(Pass::Forward, device, cudnn_type<T>(), g, [&] {
@@ -258,7 +258,7 @@ void cudnn_forward(const cpu::Conv2dGeometry& g, const T* x, const T* w, const T
 }
 
 template <class T>
-void cudnn_backward(const cpu::Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
+void cudnn_backward(const Conv2dGeometry& g, const T* dy, const T* x, const T* w, T* dx, T* dw, T* db,
                     int device) {
   cudnnHandle_t h = cudnn_handle(device);
   CudnnConv d = CudnnConv::make<T>(g);
@@ -307,7 +307,7 @@ T* ptr_or_null(const Tensor& t) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
-  const cpu::Conv2dGeometry g = geometry(x, weight, opts);
+  const Conv2dGeometry g = geometry(x, weight, opts);
   const ConvBackend backend = conv_backend();
   const int device = x.device().index;
   Tensor xc = x.contiguous(), wc = weight.contiguous();
@@ -325,7 +325,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 ops::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
                                  const Conv2dOptions& opts, std::array<bool, 3> output_mask) {
-  const cpu::Conv2dGeometry g = geometry(x, weight, opts);
+  const Conv2dGeometry g = geometry(x, weight, opts);
   const ConvBackend backend = conv_backend();
   const int device = x.device().index;
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();

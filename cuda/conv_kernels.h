@@ -18,7 +18,7 @@ namespace fk::cuda {
 // One column-matrix element per index i over (C*KH*KW) * NI*L: x (NI, C, H, W) -> col (C*KH*KW, NI*L).
 template <class T>
 struct Im2colKernel {
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   const T* x;
   T* col;
   int64_t NI;
@@ -38,7 +38,7 @@ struct Im2colKernel {
 // in a fixed order: deterministic, no atomics (the adjoint of Im2colKernel).
 template <class T>
 struct Col2imKernel {
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   const T* dcol;
   T* dx;
   int64_t NI;

@@ -18,7 +18,7 @@ static Shape pooled_shape(const Shape& x, int64_t OH, int64_t OW) {
   return s;
 }
 
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const cpu::Pool2dGeometry& g, bool with_indices) {
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dGeometry& g, bool with_indices) {
   Tensor xc = x.contiguous();
   const Shape y_shape = pooled_shape(x.shape(), g.OH, g.OW);
   Tensor y = empty(y_shape, x.dtype(), x.device());  // y: (N, C, OH, OW)
@@ -30,7 +30,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const cpu::Po
   return {y, indices};
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const cpu::Pool2dGeometry& g,
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Pool2dGeometry& g,
                            const Shape& x_shape) {
   FK_CHECK(indices.device() == dy.device(), "max_pool2d_backward: indices on ", indices.device().str(),
            " but dy on ", dy.device().str());
@@ -43,7 +43,7 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const cpu::P
   return dx;
 }
 
-Tensor avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g) {
+Tensor avg_pool2d(const Tensor& x, const Pool2dGeometry& g) {
   Tensor xc = x.contiguous();
   Tensor y = empty(pooled_shape(x.shape(), g.OH, g.OW), x.dtype(), x.device());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "avg_pool2d", [&]<class T>() {
@@ -52,7 +52,7 @@ Tensor avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g) {
   return y;
 }
 
-Tensor avg_pool2d_backward(const Tensor& dy, const cpu::Pool2dGeometry& g, const Shape& x_shape) {
+Tensor avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Shape& x_shape) {
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype(), dy.device());  // dx: (N, C, H, W), every element assigned
   dispatch_float(dy.dtype(), "avg_pool2d_backward", [&]<class T>() {
@@ -61,7 +61,7 @@ Tensor avg_pool2d_backward(const Tensor& dy, const cpu::Pool2dGeometry& g, const
   return dx;
 }
 
-Tensor adaptive_avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g) {
+Tensor adaptive_avg_pool2d(const Tensor& x, const Pool2dGeometry& g) {
   Tensor xc = x.contiguous();
   Tensor y = empty(pooled_shape(x.shape(), g.OH, g.OW), x.dtype(), x.device());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
@@ -70,7 +70,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g) {
   return y;
 }
 
-Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const cpu::Pool2dGeometry& g, const Shape& x_shape) {
+Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Shape& x_shape) {
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype(), dy.device());  // dx: (N, C, H, W), every element assigned
   dispatch_float(dy.dtype(), "adaptive_avg_pool2d_backward", [&]<class T>() {

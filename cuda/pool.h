@@ -15,13 +15,13 @@ namespace fk::cuda {
 
 // y: x's shape with (OH, OW) last, and (when with_indices) the int64 flat index ih*W + iw of each
 // window's maximum within its plane (an undefined tensor otherwise).
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const cpu::Pool2dGeometry& g, bool with_indices);
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dGeometry& g, bool with_indices);
 // dx (x_shape) = 0; dx[plane, indices] += dy. g needs planes, H, W, OH, OW.
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const cpu::Pool2dGeometry& g,
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Pool2dGeometry& g,
                            const Shape& x_shape);
-Tensor avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g);
-Tensor avg_pool2d_backward(const Tensor& dy, const cpu::Pool2dGeometry& g, const Shape& x_shape);
-Tensor adaptive_avg_pool2d(const Tensor& x, const cpu::Pool2dGeometry& g);
-Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const cpu::Pool2dGeometry& g, const Shape& x_shape);
+Tensor avg_pool2d(const Tensor& x, const Pool2dGeometry& g);
+Tensor avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Shape& x_shape);
+Tensor adaptive_avg_pool2d(const Tensor& x, const Pool2dGeometry& g);
+Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Shape& x_shape);
 
 }  // namespace fk::cuda

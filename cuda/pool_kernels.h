@@ -37,7 +37,7 @@ struct MaxPool2dForwardKernel {
   const T* x;
   T* y;
   int64_t* idx;
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   FK_HD_INLINE void operator()(int64_t o) const {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const cpu::MaxWindow wh = cpu::max_window(oh, g.KH, g.SH, g.PH, g.DH, g.H);
@@ -77,7 +77,7 @@ template <class T>
 struct AvgPool2dForwardKernel {
   const T* x;
   T* y;
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   FK_HD_INLINE void operator()(int64_t o) const {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const cpu::AvgWindow wh = cpu::avg_window(oh, g.KH, g.SH, g.PH, g.H);
@@ -99,7 +99,7 @@ template <class T>
 struct AvgPool2dBackwardKernel {
   const T* dy;
   T* dx;
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   FK_HD_INLINE void operator()(int64_t i) const {
     const int64_t iw = i % g.W, ih = (i / g.W) % g.H, p = i / (g.W * g.H);
     int64_t oh0, oh1, ow0, ow1;
@@ -125,7 +125,7 @@ template <class T>
 struct AdaptiveAvgPool2dForwardKernel {
   const T* x;
   T* y;
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   FK_HD_INLINE void operator()(int64_t o) const {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const int64_t ih0 = cpu::adaptive_start(oh, g.H, g.OH), ih1 = cpu::adaptive_end(oh, g.H, g.OH);
@@ -143,7 +143,7 @@ template <class T>
 struct AdaptiveAvgPool2dBackwardKernel {
   const T* dy;
   T* dx;
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   FK_HD_INLINE void operator()(int64_t i) const {
     const int64_t iw = i % g.W, ih = (i / g.W) % g.H, p = i / (g.W * g.H);
     // the windows containing ih: the adaptive rule with in and out swapped (pool_math.h)

@@ -11,7 +11,7 @@
 
 namespace fk::cuda {
 
-Tensor upsample_bilinear2d(const Tensor& x, const cpu::Upsample2dGeometry& g) {
+Tensor upsample_bilinear2d(const Tensor& x, const Upsample2dGeometry& g) {
   Tensor xc = x.contiguous();
   Tensor y = empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype(), x.device());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "upsample_bilinear2d", [&]<class T>() {
@@ -27,7 +27,7 @@ static Tensor tap_ranges(int64_t in, int64_t out, double ratio, Device device) {
   return from_buffer(r.data(), {int64_t(r.size())}, DType::Int64).to(device);
 }
 
-Tensor upsample_bilinear2d_backward(const Tensor& dy, const cpu::Upsample2dGeometry& g, const Shape& x_shape) {
+Tensor upsample_bilinear2d_backward(const Tensor& dy, const Upsample2dGeometry& g, const Shape& x_shape) {
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype(), dy.device());  // dx: (N, C, H, W), every element assigned
   dispatch_float(dy.dtype(), "upsample_bilinear2d_backward", [&]<class T>() {

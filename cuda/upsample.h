@@ -10,7 +10,7 @@
 
 namespace fk::cuda {
 
-Tensor upsample_bilinear2d(const Tensor& x, const cpu::Upsample2dGeometry& g);
-Tensor upsample_bilinear2d_backward(const Tensor& dy, const cpu::Upsample2dGeometry& g, const Shape& x_shape);
+Tensor upsample_bilinear2d(const Tensor& x, const Upsample2dGeometry& g);
+Tensor upsample_bilinear2d_backward(const Tensor& dy, const Upsample2dGeometry& g, const Shape& x_shape);
 
 }  // namespace fk::cuda

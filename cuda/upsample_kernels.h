@@ -23,7 +23,7 @@ template <class T>
 struct UpsampleBilinear2dForwardKernel {
   const T* x;
   T* y;
-  cpu::Upsample2dGeometry g;
+  Upsample2dGeometry g;
   FK_HD_INLINE void operator()(int64_t o) const {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const cpu::LinearTap<T> h = cpu::linear_tap<T>(oh, g.H, g.OH, g.ratio_h);
@@ -42,7 +42,7 @@ struct UpsampleBilinear2dBackwardKernel {
   T* dx;
   const int64_t* range_h;
   const int64_t* range_w;
-  cpu::Upsample2dGeometry g;
+  Upsample2dGeometry g;
   FK_HD_INLINE void operator()(int64_t i) const {
     const int64_t iw = i % g.W, ih = (i / g.W) % g.H, p = i / (g.W * g.H);
     const T* dyp = dy + p * g.OH * g.OW;

@@ -18,7 +18,7 @@ namespace fk::ops {
 static std::string pair_str(const std::array<int64_t, 2>& p) { return std::to_string(p[0]) + "x" + std::to_string(p[1]); }
 
 // Checks x, weight (and bias when defined) against each other and the options; returns the geometry.
-static cpu::Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
+static Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                            const Conv2dOptions& o, const char* op) {
   check_float_input(x, op, "x");
   check_float_input(weight, op, "weight");
@@ -33,7 +33,7 @@ static cpu::Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight
   FK_CHECK(o.dilation[0] >= 1 && o.dilation[1] >= 1, op, ": dilation must be >= 1, got ", pair_str(o.dilation), " ",
            shapes);
 
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.OC = weight.size(0), g.KH = weight.size(2), g.KW = weight.size(3);
   g.SH = o.stride[0], g.SW = o.stride[1], g.PH = o.padding[0], g.PW = o.padding[1];
@@ -61,7 +61,7 @@ static cpu::Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
-  const cpu::Conv2dGeometry g = conv2d_geometry(x, weight, bias, opts, "conv2d");
+  const Conv2dGeometry g = conv2d_geometry(x, weight, bias, opts, "conv2d");
   FK_ON_CUDA(x, cuda::conv2d(x, weight, bias, opts));
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
@@ -75,7 +75,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, bool has_bias,
                             const Conv2dOptions& opts, std::array<bool, 3> output_mask) {
-  const cpu::Conv2dGeometry g = conv2d_geometry(x, weight, Tensor(), opts, "conv2d_backward");
+  const Conv2dGeometry g = conv2d_geometry(x, weight, Tensor(), opts, "conv2d_backward");
   check_float_input(dy, "conv2d_backward", "dy");
   check_same_type(x, dy, "conv2d_backward");
   const Shape y_shape{g.N, g.OC, g.OH, g.OW};
@@ -105,12 +105,12 @@ bool conv2d_blocked_input_applies(const Tensor& x, const Tensor& weight, const C
   if (!x.defined() || !weight.defined() || !x.device().is_cpu() || x.dtype() != DType::Float32 ||
       weight.dtype() != DType::Float32 || x.dim() != 4 || weight.dim() != 4)
     return false;
-  const cpu::Conv2dGeometry g = conv2d_geometry(x, weight, Tensor(), opts, "conv2d");
+  const Conv2dGeometry g = conv2d_geometry(x, weight, Tensor(), opts, "conv2d");
   return cpu::conv2d_blocked_applies(g) && cpu::conv2d_weight_grad_blocked_applies(g);
 }
 
 Tensor conv2d(const BlockedTensor& xb, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
-  const cpu::Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, bias, opts, "conv2d");
+  const Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, bias, opts, "conv2d");
   FK_CHECK(cpu::conv2d_blocked_applies(g) && weight.device().is_cpu(),
            "conv2d: a blocked input needs a conv the blocked kernels run, got weight ", weight.str());
   Tensor wc = weight.contiguous();
@@ -123,7 +123,7 @@ Tensor conv2d(const BlockedTensor& xb, const Tensor& weight, const Tensor& bias,
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const BlockedTensor& xb, const Tensor& weight, bool has_bias,
                             const Conv2dOptions& opts, std::array<bool, 3> output_mask) {
-  const cpu::Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, Tensor(), opts, "conv2d_backward");
+  const Conv2dGeometry g = conv2d_geometry(shape_of(xb), weight, Tensor(), opts, "conv2d_backward");
   check_float_input(dy, "conv2d_backward", "dy");
   const Shape y_shape{g.N, g.OC, g.OH, g.OW};
   FK_CHECK(dy.dtype() == DType::Float32 && dy.device().is_cpu() && dy.shape() == y_shape, "conv2d_backward: dy ",

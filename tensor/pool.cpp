@@ -27,7 +27,7 @@ static Shape with_spatial(const Shape& x, int64_t OH, int64_t OW) {
 }
 
 // Checks a (C,H,W) or (N,C,H,W) shape and fills planes, H, W.
-static void check_pool_input(const Shape& x, const char* op, const char* arg, cpu::Pool2dGeometry& g) {
+static void check_pool_input(const Shape& x, const char* op, const char* arg, Pool2dGeometry& g) {
   FK_CHECK(x.size() == 3 || x.size() == 4, op, ": ", arg, " must be 3-d (C, H, W) or 4-d (N, C, H, W), got ",
            shape_str(x));
   g.H = x[x.size() - 2];
@@ -37,9 +37,9 @@ static void check_pool_input(const Shape& x, const char* op, const char* arg, cp
 }
 
 // The geometry of max_pool2d (with dilation) or avg_pool2d (dilation must stay 1) on x_shape.
-static cpu::Pool2dGeometry pool_geometry(const Shape& x_shape, const Pool2dOptions& o, const char* op,
+static Pool2dGeometry pool_geometry(const Shape& x_shape, const Pool2dOptions& o, const char* op,
                                          bool allow_dilation) {
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   check_pool_input(x_shape, op, "x", g);
   const std::string where = "(x=" + shape_str(x_shape) + ", kernel=" + pair_str(o.kernel) + ")";
   g.KH = o.kernel[0], g.KW = o.kernel[1];
@@ -77,7 +77,7 @@ static void check_dy(const Tensor& dy, const Shape& expected, const Shape& x_sha
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "max_pool2d", "x");
-  const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
+  const Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
   FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, true));
   Tensor xc = x.contiguous();
   const Shape y_shape = with_spatial(x.shape(), g.OH, g.OW);
@@ -91,7 +91,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dO
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {  // the same values, no indices
   check_float_input(x, "max_pool2d", "x");
-  const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
+  const Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
   FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, false).first);
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
@@ -101,7 +101,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {  // the same val
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
   const char* op = "max_pool2d_backward";
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   check_pool_input(x_shape, op, "x_shape", g);
   check_float_input(dy, op, "dy");
   FK_CHECK(indices.defined() && indices.dtype() == DType::Int64, op, ": indices must be int64, got ", indices.str());
@@ -125,7 +125,7 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "avg_pool2d", "x");
-  const cpu::Pool2dGeometry g = pool_geometry(x.shape(), opts, "avg_pool2d", false);
+  const Pool2dGeometry g = pool_geometry(x.shape(), opts, "avg_pool2d", false);
   FK_ON_CUDA(x, cuda::avg_pool2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
@@ -135,7 +135,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opts) {
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dOptions& opts) {
   const char* op = "avg_pool2d_backward";
-  const cpu::Pool2dGeometry g = pool_geometry(x_shape, opts, op, false);
+  const Pool2dGeometry g = pool_geometry(x_shape, opts, op, false);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
   FK_ON_CUDA(dy, cuda::avg_pool2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();
@@ -144,9 +144,9 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dO
   return dx;
 }
 
-static cpu::Pool2dGeometry adaptive_geometry(const Shape& x_shape, std::array<int64_t, 2> output_size,
+static Pool2dGeometry adaptive_geometry(const Shape& x_shape, std::array<int64_t, 2> output_size,
                                              const char* op) {
-  cpu::Pool2dGeometry g;
+  Pool2dGeometry g;
   check_pool_input(x_shape, op, "x", g);
   FK_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op, ": output_size must be at least 1x1, got ",
            pair_str(output_size), " (x=", shape_str(x_shape), ")");
@@ -156,7 +156,7 @@ static cpu::Pool2dGeometry adaptive_geometry(const Shape& x_shape, std::array<in
 
 Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) {
   check_float_input(x, "adaptive_avg_pool2d", "x");
-  const cpu::Pool2dGeometry g = adaptive_geometry(x.shape(), output_size, "adaptive_avg_pool2d");
+  const Pool2dGeometry g = adaptive_geometry(x.shape(), output_size, "adaptive_avg_pool2d");
   FK_ON_CUDA(x, cuda::adaptive_avg_pool2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
@@ -170,7 +170,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   const char* op = "adaptive_avg_pool2d_backward";
   check_float_input(dy, op, "dy");
   FK_CHECK(dy.dim() == 3 || dy.dim() == 4, op, ": dy must be 3-d or 4-d, got ", shape_str(dy.shape()));
-  const cpu::Pool2dGeometry g = adaptive_geometry(x_shape, {dy.size(-2), dy.size(-1)}, op);
+  const Pool2dGeometry g = adaptive_geometry(x_shape, {dy.size(-2), dy.size(-1)}, op);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
   FK_ON_CUDA(dy, cuda::adaptive_avg_pool2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();

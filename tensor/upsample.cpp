@@ -13,14 +13,14 @@
 
 namespace fk::ops {
 
-static cpu::Upsample2dGeometry upsample_geometry(const Shape& x, std::array<int64_t, 2> output_size,
+static Upsample2dGeometry upsample_geometry(const Shape& x, std::array<int64_t, 2> output_size,
                                                  const std::optional<std::array<double, 2>>& scale,
                                                  const char* op) {
   FK_CHECK(x.size() == 4, op, ": x must be 4-d (N, C, H, W), got ", shape_str(x));
   FK_CHECK(x[2] >= 1 && x[3] >= 1, op, ": x has an empty spatial size ", shape_str(x));
   FK_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op, ": output size must be at least 1x1, got ",
            output_size[0], "x", output_size[1], " (x=", shape_str(x), ")");
-  cpu::Upsample2dGeometry g;
+  Upsample2dGeometry g;
   g.planes = x[0] * x[1];
   g.H = x[2], g.W = x[3], g.OH = output_size[0], g.OW = output_size[1];
   // PyTorch's area_pixel_compute_scale: 1/scale when a positive scale_factor was given, else in/out
@@ -32,7 +32,7 @@ static cpu::Upsample2dGeometry upsample_geometry(const Shape& x, std::array<int6
 Tensor upsample_bilinear2d(const Tensor& x, std::array<int64_t, 2> output_size,
                            std::optional<std::array<double, 2>> scale_factor) {
   check_float_input(x, "upsample_bilinear2d", "x");
-  const cpu::Upsample2dGeometry g = upsample_geometry(x.shape(), output_size, scale_factor, "upsample_bilinear2d");
+  const Upsample2dGeometry g = upsample_geometry(x.shape(), output_size, scale_factor, "upsample_bilinear2d");
   FK_ON_CUDA(x, cuda::upsample_bilinear2d(x, g));
   Tensor xc = x.contiguous();
   Tensor y = empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype());  // y: (N, C, OH, OW)
@@ -48,7 +48,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& dy, const Shape& x_shape,
   check_float_input(dy, op, "dy");
   FK_CHECK(dy.dim() == 4 && x_shape.size() == 4 && dy.size(0) == x_shape[0] && dy.size(1) == x_shape[1], op, ": dy ",
            shape_str(dy.shape()), " does not match x=", shape_str(x_shape), " in (N, C)");
-  const cpu::Upsample2dGeometry g = upsample_geometry(x_shape, {dy.size(2), dy.size(3)}, scale_factor, op);
+  const Upsample2dGeometry g = upsample_geometry(x_shape, {dy.size(2), dy.size(3)}, scale_factor, op);
   FK_ON_CUDA(dy, cuda::upsample_bilinear2d_backward(dy, g, x_shape));
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)

@@ -1,5 +1,6 @@
 // The CPU kernels of conv2d, pooling and bilinear upsampling (tensor/cpu/conv.cpp, pool.cpp,
-// upsample.cpp). They take raw contiguous NCHW buffers and a geometry struct that the public ops
+// upsample.cpp). They take raw contiguous NCHW buffers and a geometry struct (tensor/geometry.h, shared
+// with the CUDA kernels) that the public ops
 // (tensor/conv.cpp, pool.cpp, upsample.cpp) fill after checking the arguments, so a kernel never
 // sees an invalid shape. Forward kernels assign their outputs; backward kernels assign dx (and
 // dweight, dbias), they do not accumulate: the autograd engine does the accumulation.
@@ -8,23 +9,11 @@
 
 #include <cstdint>
 
+#include "tensor/geometry.h"
+
 namespace fk::cpu {
 
 // ---- conv2d (tensor/cpu/conv.cpp)
-
-struct Conv2dGeometry {
-  int64_t N = 0, C = 0, H = 0, W = 0;  // x: (N, C, H, W)
-  int64_t OC = 0, KH = 0, KW = 0;      // weight: (OC, C/groups, KH, KW)
-  int64_t OH = 0, OW = 0;              // y: (N, OC, OH, OW)
-  int64_t SH = 1, SW = 1;              // stride
-  int64_t PH = 0, PW = 0;              // zero padding on each side
-  int64_t DH = 1, DW = 1;              // dilation
-  int64_t groups = 1;
-  // im2col works on chunks of images whose column matrix holds at most this many elements (at least
-  // one image per chunk), forward and backward; tests shrink them to exercise the chunking
-  int64_t col_budget = int64_t(1) << 23;
-  int64_t backward_col_budget = int64_t(1) << 21;
-};
 
 // y = conv(x, w) + b via im2col + GEMM over the whole batch (b may be null).
 template <class T>
@@ -41,13 +30,6 @@ template <class T>
 void conv2d_reference(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y);
 
 // ---- pooling (tensor/cpu/pool.cpp)
-
-struct Pool2dGeometry {
-  int64_t planes = 0;  // N * C: every (n, c) plane is pooled on its own
-  int64_t H = 0, W = 0, OH = 0, OW = 0;
-  int64_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1;
-  bool count_include_pad = true;  // avg_pool2d only
-};
 
 // y (planes, OH, OW) and idx (planes, OH, OW): flat index ih*W + iw of each window's maximum;
 // idx may be null when no indices are wanted (inference)
@@ -67,13 +49,6 @@ template <class T>
 void adaptive_avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx);
 
 // ---- bilinear upsampling, align_corners=False (tensor/cpu/upsample.cpp)
-
-struct Upsample2dGeometry {
-  int64_t planes = 0;  // N * C
-  int64_t H = 0, W = 0, OH = 0, OW = 0;
-  // source step per output pixel: 1/scale_factor when one was given, else H/OH (PyTorch's rule)
-  double ratio_h = 1, ratio_w = 1;
-};
 
 template <class T>
 void upsample_bilinear2d_forward(const Upsample2dGeometry& g, const T* x, T* y);

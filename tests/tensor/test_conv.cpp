@@ -63,8 +63,8 @@ TEST_CASE("conv2d: matches PyTorch fixtures") {
 }
 
 // A random conv geometry: every option drawn, the input made large enough for the dilated kernel.
-static cpu::Conv2dGeometry random_geometry(Generator& gen) {
-  cpu::Conv2dGeometry g;
+static Conv2dGeometry random_geometry(Generator& gen) {
+  Conv2dGeometry g;
   g.groups = gen.randint(1, 4);
   g.N = gen.randint(1, 4);
   g.C = g.groups * gen.randint(1, 4);
@@ -82,7 +82,7 @@ static cpu::Conv2dGeometry random_geometry(Generator& gen) {
   return g;
 }
 
-static std::string geometry_str(const cpu::Conv2dGeometry& g) {
+static std::string geometry_str(const Conv2dGeometry& g) {
   return "x=[" + std::to_string(g.N) + "," + std::to_string(g.C) + "," + std::to_string(g.H) + "," +
          std::to_string(g.W) + "] OC=" + std::to_string(g.OC) + " k=" + std::to_string(g.KH) + "x" +
          std::to_string(g.KW) + " s=" + std::to_string(g.SH) + "x" + std::to_string(g.SW) + " p=" +
@@ -90,14 +90,14 @@ static std::string geometry_str(const cpu::Conv2dGeometry& g) {
          std::to_string(g.DW) + " g=" + std::to_string(g.groups);
 }
 
-static ops::Conv2dOptions options_of(const cpu::Conv2dGeometry& g) {
+static ops::Conv2dOptions options_of(const Conv2dGeometry& g) {
   return {{g.SH, g.SW}, {g.PH, g.PW}, {g.DH, g.DW}, g.groups};
 }
 
 TEST_CASE("conv2d: im2col + GEMM equals the direct-loop reference on random shapes") {
   Generator gen(7);
   for (int trial = 0; trial < 60; ++trial) {
-    const cpu::Conv2dGeometry g = random_geometry(gen);
+    const Conv2dGeometry g = random_geometry(gen);
     manual_seed(uint64_t(100 + trial));
     Tensor x = randn({g.N, g.C, g.H, g.W}, DType::Float64);
     Tensor w = randn({g.OC, g.C / g.groups, g.KH, g.KW}, DType::Float64);
@@ -122,7 +122,7 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
   const int64_t kernels[][2] = {{1, 1}, {3, 3}, {3, 3}, {1, 7}, {7, 1}, {3, 1}, {5, 5}};
   int input_grads = 0, stride_one = 0;
   for (int trial = 0; trial < 36; ++trial) {
-    cpu::Conv2dGeometry g;
+    Conv2dGeometry g;
     g.N = gen.randint(1, 4);
     g.C = 16 + gen.randint(0, 3) * 9;   // 16, 25, 34
     g.OC = 16 + gen.randint(0, 3) * 12;  // 16, 28, 40
@@ -163,7 +163,7 @@ TEST_CASE("conv2d: float32 forward and input gradient on the blocked kernels equ
   CHECK(input_grads == stride_one);  // the stride-1 trials ran dx on the blocked kernels too
 
   // switched off, the same float32 conv runs im2col + GEMM (and applies() says so)
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   g.N = 2, g.C = 16, g.H = 6, g.W = 5, g.OC = 16, g.KH = g.KW = 3, g.PH = g.PW = 1, g.OH = 6, g.OW = 5;
   cpu::set_conv_blocked_enabled(false);
   CHECK_FALSE(cpu::conv2d_blocked_applies(g));
@@ -184,7 +184,7 @@ TEST_CASE("conv2d: float32 on the blocked kernels in pieces of images equals im2
     ~RestoreBlocked() { cpu::set_conv_blocked_enabled(true); }
   } restore;
   for (int64_t stride : {1, 2}) {
-    cpu::Conv2dGeometry g;
+    Conv2dGeometry g;
     g.N = 3, g.C = 16, g.H = 520, g.W = 520, g.OC = 17, g.KH = g.KW = 3, g.PH = g.PW = 1;
     g.SH = g.SW = stride, g.OH = g.OW = (520 + 2 - 3) / stride + 1;
     manual_seed(uint64_t(31 + stride));
@@ -210,7 +210,7 @@ TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the who
   // reference forward and the same backward (1x1 stride-1 convs skip im2col and ignore it)
   Generator gen(13);
   for (int trial = 0; trial < 24; ++trial) {
-    cpu::Conv2dGeometry g = random_geometry(gen);
+    Conv2dGeometry g = random_geometry(gen);
     g.N += 4;
     manual_seed(uint64_t(900 + trial));
     const int64_t xn = g.N * g.C * g.H * g.W, wn = g.OC * (g.C / g.groups) * g.KH * g.KW;
@@ -224,7 +224,7 @@ TEST_CASE("conv2d: chunked im2col gives the same forward and backward as the who
                                  dw_ref.data<double>(), nullptr);
     const int64_t per_image = g.C * g.KH * g.KW * g.OH * g.OW;
     for (int64_t images : {1, 2, 3}) {
-      cpu::Conv2dGeometry gc = g;
+      Conv2dGeometry gc = g;
       gc.col_budget = images * per_image;
       gc.backward_col_budget = images * per_image;
       Tensor y = empty({yn}, DType::Float64), dx = empty({xn}, DType::Float64), dw = empty({wn}, DType::Float64);
@@ -243,7 +243,7 @@ TEST_CASE("conv2d: backward is the adjoint of forward on random batches") {
   // conv is bilinear in (x, w): <dy, conv(x, w)> = <dx, x> = <dw, w> with (dx, dw) = backward(dy)
   Generator gen(11);
   for (int trial = 0; trial < 30; ++trial) {
-    cpu::Conv2dGeometry g = random_geometry(gen);
+    Conv2dGeometry g = random_geometry(gen);
     g.N += 3;  // batches: the (OC, N, L) permutes
     manual_seed(uint64_t(500 + trial));
     Tensor x = randn({g.N, g.C, g.H, g.W}, DType::Float64);

@@ -46,7 +46,7 @@ std::vector<double> expected(const Shape2& s, int64_t OH, int64_t OW, const std:
                              const std::vector<float>& w, const std::vector<float>& bias, const std::vector<float>& pre_a,
                              const std::vector<float>& pre_c, cpu::Activation act, const std::vector<float>& slope,
                              const std::vector<float>& res, bool res_after) {
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   g.N = s.N, g.C = s.C, g.H = s.H, g.W = s.W, g.OC = s.OC, g.KH = s.KH, g.KW = s.KW, g.OH = OH, g.OW = OW;
   g.SH = s.SH, g.SW = s.SW, g.PH = s.PH, g.PW = s.PW, g.groups = s.depthwise ? s.C : 1;
   std::vector<double> xd(x.size()), wd(w.begin(), w.end()), bd(bias.begin(), bias.begin() + s.OC);
@@ -187,7 +187,7 @@ namespace {
 // against conv2d_backward<double>; returns the largest error relative to max(1, max |dw|).
 double weight_grad_error(const Shape2& s, bool generic, bool winograd, std::string& label) {
   const int64_t OH = (s.H + 2 * s.PH - s.KH) / s.SH + 1, OW = (s.W + 2 * s.PW - s.KW) / s.SW + 1;
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   g.N = s.N, g.C = s.C, g.H = s.H, g.W = s.W, g.OC = s.OC, g.KH = s.KH, g.KW = s.KW, g.OH = OH, g.OW = OW;
   g.SH = s.SH, g.SW = s.SW, g.PH = s.PH, g.PW = s.PW, g.groups = s.depthwise ? s.C : 1;
   const int64_t wn = s.OC * (s.C / g.groups) * s.KH * s.KW;

@@ -19,8 +19,8 @@ using namespace fk;
 
 namespace {
 
-cpu::Conv2dGeometry geometry_of(const test::ConvCase& c) {
-  cpu::Conv2dGeometry g;
+Conv2dGeometry geometry_of(const test::ConvCase& c) {
+  Conv2dGeometry g;
   g.N = c.x[0], g.C = c.x[1], g.H = c.x[2], g.W = c.x[3];
   g.OC = c.w[0], g.KH = c.w[2], g.KW = c.w[3];
   g.SH = c.opts.stride[0], g.SW = c.opts.stride[1], g.PH = c.opts.padding[0], g.PW = c.opts.padding[1];
@@ -31,7 +31,7 @@ cpu::Conv2dGeometry geometry_of(const test::ConvCase& c) {
 }
 
 // y (N, OC, L) from chunks of NC images: emulated im2col, one CPU GEMM per group, permute, emulated bias.
-Tensor conv_via_functors(const cpu::Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b, int64_t NC) {
+Tensor conv_via_functors(const Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b, int64_t NC) {
   const int64_t L = g.OH * g.OW, G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
   Tensor y = zeros({g.N, g.OC, g.OH, g.OW}, DType::Float64);
   double* py = y.data<double>();
@@ -53,7 +53,7 @@ Tensor conv_via_functors(const cpu::Conv2dGeometry& g, const Tensor& x, const Te
 }
 
 // dx (N, C, H, W) from chunks of NC images: dcol_g = w_g^T dy_g by CPU GEMM, then the emulated col2im.
-Tensor dx_via_functors(const cpu::Conv2dGeometry& g, const Tensor& dy, const Tensor& w, int64_t NC) {
+Tensor dx_via_functors(const Conv2dGeometry& g, const Tensor& dy, const Tensor& w, int64_t NC) {
   const int64_t L = g.OH * g.OW, G = g.groups, Cg = g.C / G, OCg = g.OC / G, Kg = Cg * g.KH * g.KW;
   const int64_t CHW = g.C * g.H * g.W;
   Tensor dx = full({g.N, g.C, g.H, g.W}, -7.0, DType::Float64);  // the functor assigns every element
@@ -85,7 +85,7 @@ TEST_CASE("cuda conv kernels: emulated im2col + GEMM equals conv2d on every conv
   manual_seed(11);
   for (const test::ConvCase& c : test::conv_cases) {
     SUBCASE(c.name) {
-      const cpu::Conv2dGeometry g = geometry_of(c);
+      const Conv2dGeometry g = geometry_of(c);
       Tensor x = randn(c.x, DType::Float64), w = randn(c.w, DType::Float64);
       Tensor b = c.bias ? randn({c.w[0]}, DType::Float64) : Tensor();
       Tensor ref = ops::conv2d(x, w, b, c.opts);
@@ -101,7 +101,7 @@ TEST_CASE("cuda conv kernels: emulated col2im gather equals conv2d_backward's dx
   manual_seed(12);
   for (const test::ConvCase& c : test::conv_cases) {
     SUBCASE(c.name) {
-      const cpu::Conv2dGeometry g = geometry_of(c);
+      const Conv2dGeometry g = geometry_of(c);
       Tensor x = randn(c.x, DType::Float64), w = randn(c.w, DType::Float64);
       Tensor dy = randn({g.N, g.OC, g.OH, g.OW}, DType::Float64);
       Tensor ref = ops::conv2d_backward(dy, x, w, false, c.opts, {true, false, false}).dx;
@@ -115,7 +115,7 @@ TEST_CASE("cuda conv kernels: emulated col2im gather equals conv2d_backward's dx
 TEST_CASE("cuda conv kernels: im2col writes the padding as zeros and copies the rest") {
   // x (1,1,2,2) = [[1,2],[3,4]], 2x2 kernel, padding 1: a 3x3 output; col row (kh=0, kw=0) reads
   // x[oh-1, ow-1], so only its bottom-right 2x2 block is inside the input
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   g.N = 1, g.C = 1, g.H = 2, g.W = 2, g.OC = 1, g.KH = 2, g.KW = 2, g.PH = 1, g.PW = 1, g.OH = 3, g.OW = 3;
   const std::vector<double> x = {1, 2, 3, 4};
   std::vector<double> col(4 * 9, -1.0);

@@ -12,8 +12,8 @@ using namespace fk;
 namespace {
 
 // The geometry the public op computes for a case (tensor/pool.cpp), rebuilt from the options.
-cpu::Pool2dGeometry case_geometry(const test::PoolCase& c) {
-  cpu::Pool2dGeometry g;
+Pool2dGeometry case_geometry(const test::PoolCase& c) {
+  Pool2dGeometry g;
   const Shape& x = c.x;
   g.H = x[x.size() - 2], g.W = x[x.size() - 1];
   g.planes = x.size() == 4 ? x[0] * x[1] : x[0];
@@ -33,7 +33,7 @@ cpu::Pool2dGeometry case_geometry(const test::PoolCase& c) {
   return g;
 }
 
-Shape pooled(const Shape& x, const cpu::Pool2dGeometry& g) {
+Shape pooled(const Shape& x, const Pool2dGeometry& g) {
   Shape s = x;
   s[s.size() - 2] = g.OH;
   s[s.size() - 1] = g.OW;
@@ -43,7 +43,7 @@ Shape pooled(const Shape& x, const cpu::Pool2dGeometry& g) {
 // Runs the case's forward and backward functors and checks them against the CPU ops.
 void check_case(const test::PoolCase& c) {
   const std::string label = c.name;
-  const cpu::Pool2dGeometry g = case_geometry(c);
+  const Pool2dGeometry g = case_geometry(c);
   Tensor x = randn(c.x, DType::Float64);
   const Shape y_shape = pooled(c.x, g);
   Tensor dy = randn(y_shape, DType::Float64);

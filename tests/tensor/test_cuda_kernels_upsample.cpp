@@ -19,9 +19,9 @@ std::array<int64_t, 2> case_size(const test::UpsampleCase& c) {
 }
 
 // The geometry tensor/upsample.cpp computes for a case.
-cpu::Upsample2dGeometry case_geometry(const test::UpsampleCase& c) {
+Upsample2dGeometry case_geometry(const test::UpsampleCase& c) {
   const auto size = case_size(c);
-  cpu::Upsample2dGeometry g;
+  Upsample2dGeometry g;
   g.planes = c.x[0] * c.x[1];
   g.H = c.x[2], g.W = c.x[3], g.OH = size[0], g.OW = size[1];
   g.ratio_h = c.scale ? 1.0 / (*c.scale)[0] : double(g.H) / double(g.OH);
@@ -32,7 +32,7 @@ cpu::Upsample2dGeometry case_geometry(const test::UpsampleCase& c) {
 template <class T>
 void check_case(const test::UpsampleCase& c, double tol) {
   const std::string label = std::string(c.name) + (sizeof(T) == 8 ? " float64" : " float32");
-  const cpu::Upsample2dGeometry g = case_geometry(c);
+  const Upsample2dGeometry g = case_geometry(c);
   const DType dt = dtype_of<T>::value;
   Tensor x = randn(c.x, dt);
   const Shape y_shape{c.x[0], c.x[1], g.OH, g.OW};
