@@ -1,6 +1,6 @@
 // The CUDA twins of the element-wise ops of tensor/elementwise.h: same signatures, semantics and
 // return values as fk::ops (NumPy broadcasting, NaN rules, comparisons -> Bool, in-place forms).
-// tensor/elementwise.cpp checks the arguments and routes a CUDA input here (FK_ON_CUDA); these
+// tensor/elementwise.cpp checks the arguments and routes a CUDA input here (under `if constexpr (kWithCuda)`, tensor/dispatch.h); these
 // functions take all their operands on that input's CUDA device. Implemented in
 // cuda/elementwise.cu with the functors of cuda/elementwise_kernels.h; tests:
 // tests/cuda/test_elementwise.cpp (GPU vs CPU) and tests/tensor/test_cuda_kernels_elementwise.cpp.

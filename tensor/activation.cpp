@@ -39,7 +39,9 @@ static PreluView prelu_view(const Tensor& x, const Tensor& weight, const char* o
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
   PreluView v = prelu_view(x, weight, "prelu");
-  FK_ON_CUDA(x, cuda::prelu(x, weight));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::prelu(x, weight);
+  }
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor y = empty_uninitialized(x.shape(), x.dtype());  // every element written
   dispatch_float(x.dtype(), "prelu", [&]<class T>() {
@@ -54,7 +56,9 @@ PreluGrads prelu_backward(const Tensor& dy, const Tensor& x, const Tensor& weigh
   check_same_type(dy, x, "prelu_backward");
   FK_CHECK(dy.shape() == x.shape(), "prelu_backward: dy ", shape_str(dy.shape()), " must match x ",
            shape_str(x.shape()));
-  FK_ON_CUDA(x, cuda::prelu_backward(dy, x, weight));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::prelu_backward(dy, x, weight);
+  }
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   PreluGrads g{empty_uninitialized(x.shape(), x.dtype()), empty(weight.shape(), weight.dtype())};  // dx: all written
   dispatch_float(x.dtype(), "prelu_backward", [&]<class T>() {
@@ -86,7 +90,9 @@ static SoftmaxView softmax_view(const Tensor& x, int64_t dim, const char* op) {
 static Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
   check_float_input(x, op, "x");
   SoftmaxView v = softmax_view(x, dim, op);
-  FK_ON_CUDA(x, log ? cuda::log_softmax(x, dim) : cuda::softmax(x, dim));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return log ? cuda::log_softmax(x, dim) : cuda::softmax(x, dim);
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&]<class T>() {
@@ -101,7 +107,9 @@ static Tensor softmax_backward_impl(const Tensor& dy, const Tensor& y, int64_t d
   check_same_type(dy, y, op);
   FK_CHECK(dy.shape() == y.shape(), op, ": dy ", shape_str(dy.shape()), " must match y ", shape_str(y.shape()));
   SoftmaxView v = softmax_view(y, dim, op);
-  FK_ON_CUDA(y, log ? cuda::log_softmax_backward(dy, y, dim) : cuda::softmax_backward(dy, y, dim));
+  if constexpr (kWithCuda) {
+    if (y.device().is_cuda()) return log ? cuda::log_softmax_backward(dy, y, dim) : cuda::softmax_backward(dy, y, dim);
+  }
   Tensor dyc = dy.contiguous(), yc = y.contiguous();
   Tensor dx = empty(y.shape(), y.dtype());
   dispatch_float(y.dtype(), op, [&]<class T>() {
@@ -130,7 +138,9 @@ std::pair<Tensor, Tensor> dropout(const Tensor& x, double p, bool training) {
            shape_str(x.shape()), ")");
   if (!training || p == 0) return {x, Tensor()};
   uint64_t seed = default_generator().next_u64();
-  FK_ON_CUDA(x, cuda::dropout(x, p, seed));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::dropout(x, p, seed);
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty(x.shape(), x.dtype()), mask = empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "dropout", [&]<class T>() {

@@ -62,7 +62,9 @@ static Conv2dGeometry conv2d_geometry(const Tensor& x, const Tensor& weight, con
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
   const Conv2dGeometry g = conv2d_geometry(x, weight, bias, opts, "conv2d");
-  FK_ON_CUDA(x, cuda::conv2d(x, weight, bias, opts));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::conv2d(x, weight, bias, opts);
+  }
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   // y: (N, OC, OH, OW); not zero-filled: conv2d_forward writes every element (so do both backward paths)
@@ -81,7 +83,9 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
   const Shape y_shape{g.N, g.OC, g.OH, g.OW};
   FK_CHECK(dy.shape() == y_shape, "conv2d_backward: dy ", shape_str(dy.shape()), " does not match the output shape ",
            shape_str(y_shape), " (x=", shape_str(x.shape()), ", weight=", shape_str(weight.shape()), ")");
-  FK_ON_CUDA(x, cuda::conv2d_backward(dy, x, weight, has_bias, opts, output_mask));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::conv2d_backward(dy, x, weight, has_bias, opts, output_mask);
+  }
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   Conv2dGrads grads;
   if (output_mask[0]) grads.dx = empty_uninitialized(x.shape(), x.dtype());            // dx: (N, C, H, W)

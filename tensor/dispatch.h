@@ -33,17 +33,17 @@ void dispatch_all(DType dtype, const char* op, F&& f) {
   }
 }
 
-// FK_ON_CUDA(t, expr): when tensor t lives on a GPU, `return expr;` (the op's CUDA kernel, declared
-// in cuda/<family>.h). Compiles to nothing in builds without CUDA, where no tensor can be on a GPU.
+// Whether this build has CUDA (CMake option FK_CUDA). An op routes a GPU tensor to its CUDA kernel
+// (declared in cuda/<family>.h) with
+//   if constexpr (kWithCuda) {
+//     if (x.device().is_cuda()) return cuda::relu(x);
+//   }
+// Without CUDA the branch is a discarded statement: compiled away, so the cuda:: functions it names
+// need no definition (and no tensor can be on a GPU anyway).
 #if defined(FK_WITH_CUDA)
-#define FK_ON_CUDA(t, expr)                  \
-  do {                                       \
-    if ((t).device().is_cuda()) return expr; \
-  } while (0)
+inline constexpr bool kWithCuda = true;
 #else
-#define FK_ON_CUDA(t, expr) \
-  do {                      \
-  } while (0)
+inline constexpr bool kWithCuda = false;
 #endif
 
 // x is defined and float32/float64 (any device: the CPU kernels check their own inputs' device).

@@ -6,13 +6,10 @@
 
 #include <cmath>
 
+#include "cuda/elementwise.h"
 #include "tensor/cpu/elementwise_math.h"
 #include "tensor/cpu/map.h"
 #include "tensor/dispatch.h"
-
-#if defined(FK_WITH_CUDA)
-#include "cuda/elementwise.h"
-#endif
 
 namespace fk::ops {
 
@@ -35,38 +32,52 @@ static Tensor binary_float(const Tensor& a, const Tensor& b, const char* op, F f
 
 Tensor add(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "add");
-  FK_ON_CUDA(a, cuda::add(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::add(a, b);
+  }
   return binary_float(a, b, "add", ew::Add{});
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "sub");
-  FK_ON_CUDA(a, cuda::sub(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::sub(a, b);
+  }
   return binary_float(a, b, "sub", ew::Sub{});
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "mul");
-  FK_ON_CUDA(a, cuda::mul(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::mul(a, b);
+  }
   return binary_float(a, b, "mul", ew::Mul{});
 }
 Tensor div(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "div");
-  FK_ON_CUDA(a, cuda::div(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::div(a, b);
+  }
   return binary_float(a, b, "div", ew::Div{});
 }
 Tensor pow(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "pow");
-  FK_ON_CUDA(a, cuda::pow(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::pow(a, b);
+  }
   return binary_float(a, b, "pow", ew::Pow{});
 }
 // NaN propagates, as torch.maximum/minimum
 Tensor maximum(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "maximum");
-  FK_ON_CUDA(a, cuda::maximum(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::maximum(a, b);
+  }
   return binary_float(a, b, "maximum", ew::Maximum{});
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
   check_binary_float(a, b, "minimum");
-  FK_ON_CUDA(a, cuda::minimum(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::minimum(a, b);
+  }
   return binary_float(a, b, "minimum", ew::Minimum{});
 }
 
@@ -79,9 +90,11 @@ static Tensor unary_float(const Tensor& x, const char* op, F f) {
 }
 
 // The body of a unary op: check x, return cuda_call for a CUDA tensor, else map `functor` on the CPU.
-#define FK_UNARY(x, name, cuda_call, functor) \
-  check_float_input(x, name, "x");            \
-  FK_ON_CUDA(x, cuda_call);                   \
+#define FK_UNARY(x, name, cuda_call, functor)                \
+  check_float_input(x, name, "x");                           \
+  if constexpr (kWithCuda) {                                 \
+    if (x.device().is_cuda()) return cuda_call;              \
+  }                                                          \
   return unary_float(x, name, functor)
 
 Tensor add(const Tensor& a, double b) { FK_UNARY(a, "add", cuda::add(a, b), ew::AddScalar{b}); }
@@ -111,7 +124,9 @@ Tensor relu(const Tensor& x) { FK_UNARY(x, "relu", cuda::relu(x), ew::Relu{}); }
 
 Tensor relu_backward(const Tensor& dy, const Tensor& y) {
   check_binary_float(dy, y, "relu_backward");
-  FK_ON_CUDA(dy, cuda::relu_backward(dy, y));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::relu_backward(dy, y);
+  }
   return binary_float(dy, y, "relu_backward", ew::ReluBackward{});
 }
 
@@ -132,7 +147,9 @@ static Tensor compare(const Tensor& a, const Tensor& b, const char* op, F f) {
 #define FK_COMPARE(name, functor)                               \
   Tensor name(const Tensor& a, const Tensor& b) {               \
     check_compare(a, b, #name);                                 \
-    FK_ON_CUDA(a, cuda::name(a, b));                            \
+    if constexpr (kWithCuda) {                                  \
+      if (a.device().is_cuda()) return cuda::name(a, b);        \
+    }                                                           \
     return compare(a, b, #name, functor);                       \
   }
 FK_COMPARE(eq, ew::Eq{})
@@ -173,7 +190,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_type(a, b, "where");
   FK_CHECK(cond.device() == a.device(), "where: device mismatch, condition ", cond.str(), " vs ", a.str());
   Shape out = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  FK_ON_CUDA(a, cuda::where(cond, a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::where(cond, a, b);
+  }
   Shape sc = broadcast_strides(cond.shape(), cond.strides(), out);
   Shape sa = broadcast_strides(a.shape(), a.strides(), out);
   Shape sb = broadcast_strides(b.shape(), b.strides(), out);
@@ -210,7 +229,9 @@ static void check_inplace(const Tensor& a, const Tensor& b, const char* op) {
 
 void add_(Tensor& a, const Tensor& b, double alpha) {
   check_inplace(a, b, "add_");
-  FK_ON_CUDA(a, cuda::add_(a, b, alpha));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::add_(a, b, alpha);
+  }
   dispatch_float(a.dtype(), "add_", [&]<class T>() {
     if (alpha == 1.0) cpu::map_inplace<T>(a, b, ew::Add{});
     else cpu::map_inplace<T>(a, b, ew::AddScaled<T>{T(alpha)});
@@ -219,7 +240,9 @@ void add_(Tensor& a, const Tensor& b, double alpha) {
 
 void mul_(Tensor& a, const Tensor& b) {
   check_inplace(a, b, "mul_");
-  FK_ON_CUDA(a, cuda::mul_(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::mul_(a, b);
+  }
   dispatch_float(a.dtype(), "mul_", [&]<class T>() { cpu::map_inplace<T>(a, b, ew::Mul{}); });
 }
 
@@ -232,14 +255,18 @@ void copy_(Tensor& dst, const Tensor& src) {
   FK_CHECK(dst.defined() && src.defined(), "copy_: undefined tensor");
   FK_CHECK(broadcast_shapes(dst.shape(), src.shape(), "copy_") == dst.shape(), "copy_: source ",
            shape_str(src.shape()), " cannot be broadcast to ", shape_str(dst.shape()));
-  FK_ON_CUDA(dst, cuda::copy_(dst, src));
+  if constexpr (kWithCuda) {
+    if (dst.device().is_cuda()) return cuda::copy_(dst, src);
+  }
   Tensor s = src.to(Device::cpu()).to(dst.dtype());
   dispatch_all(dst.dtype(), "copy_", [&]<class T>() { cpu::map_inplace<T>(dst, s, [](T, T y) { return y; }); });
 }
 
 void fill_(Tensor& t, double value) {
   FK_CHECK(t.defined(), "fill_: undefined tensor");
-  FK_ON_CUDA(t, cuda::fill_(t, value));
+  if constexpr (kWithCuda) {
+    if (t.device().is_cuda()) return cuda::fill_(t, value);
+  }
   copy_(t, full({}, value, t.dtype()));
 }
 

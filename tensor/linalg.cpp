@@ -95,7 +95,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   int64_t M = a2.size(-2), K = a2.size(-1), N = b2.size(-1);
   FK_CHECK(b2.size(-2) == K, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
            " cannot be multiplied (", M, "x", K, " and ", b2.size(-2), "x", N, ")");
-  FK_ON_CUDA(a, cuda::matmul(a, b));  // after the shape checks, which hold on every device
+  if constexpr (kWithCuda) {  // after the shape checks, which hold on every device
+    if (a.device().is_cuda()) return cuda::matmul(a, b);
+  }
   Shape a_batch(a2.shape().begin(), a2.shape().end() - 2), b_batch(b2.shape().begin(), b2.shape().end() - 2);
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
 
@@ -133,7 +135,9 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
            shape_str(a.shape()), " and ", shape_str(b.shape()));
   FK_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm: shapes ", shape_str(a.shape()), " and ",
            shape_str(b.shape()), " cannot be multiplied (expected (B, M, K) and (B, K, N))");
-  FK_ON_CUDA(a, cuda::bmm(a, b));
+  if constexpr (kWithCuda) {
+    if (a.device().is_cuda()) return cuda::bmm(a, b);
+  }
   Tensor out = empty({a.size(0), a.size(1), b.size(2)}, a.dtype());
   dispatch_float(a.dtype(), "bmm", [&]<class T>() { batched_gemm<T>(gemm_ready(a), gemm_ready(b), out); });
   return out;
@@ -155,7 +159,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     FK_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias ", shape_str(bias.shape()),
              " must be 1-d of out_features=", out_f, " (weight=", shape_str(weight.shape()), ")");
   }
-  FK_ON_CUDA(x, cuda::linear(x, weight, bias));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::linear(x, weight, bias);
+  }
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
   Tensor y = empty(out_shape, x.dtype());

@@ -33,7 +33,9 @@ static void check_nll_args(const Tensor& logp, const Tensor& target, int64_t ign
 
 Tensor nll_loss(const Tensor& logp, const Tensor& target, int64_t ignore_index) {
   check_nll_args(logp, target, ignore_index, "nll_loss");
-  FK_ON_CUDA(logp, cuda::nll_loss(logp, target, ignore_index));
+  if constexpr (kWithCuda) {
+    if (logp.device().is_cuda()) return cuda::nll_loss(logp, target, ignore_index);
+  }
   Tensor lc = logp.contiguous(), tc = target.contiguous();
   Tensor loss = empty({}, logp.dtype());
   dispatch_float(logp.dtype(), "nll_loss", [&]<class T>() {
@@ -49,7 +51,9 @@ Tensor nll_loss_backward(const Tensor& dloss, const Tensor& logp, const Tensor& 
   if (logp.device().is_cuda())
     FK_CHECK(dloss.device() == logp.device(), "nll_loss_backward: dloss is on ", dloss.device().str(),
              " but logp is on ", logp.device().str());
-  FK_ON_CUDA(logp, cuda::nll_loss_backward(dloss, logp, target, ignore_index));
+  if constexpr (kWithCuda) {
+    if (logp.device().is_cuda()) return cuda::nll_loss_backward(dloss, logp, target, ignore_index);
+  }
   Tensor tc = target.contiguous();
   Tensor dlogp = empty(logp.shape(), logp.dtype());
   dispatch_float(logp.dtype(), "nll_loss_backward", [&]<class T>() {

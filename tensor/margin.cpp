@@ -28,7 +28,9 @@ void check_margin_args(const Tensor& cos, const Tensor& labels, const char* op) 
 Tensor margin_logits(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
   check_margin_args(cos, labels, "margin_logits");
   const Tensor c = cos.contiguous(), lab = labels.contiguous();
-  FK_ON_CUDA(c, cuda::margin_logits_forward(c, lab, p));
+  if constexpr (kWithCuda) {
+    if (c.device().is_cuda()) return cuda::margin_logits_forward(c, lab, p);
+  }
   Tensor y = empty(c.shape(), c.dtype());
   dispatch_float(c.dtype(), "margin_logits", [&]<class T>() {
     cpu::margin_logits_forward(c.data<T>(), lab.data<int64_t>(), c.size(0), c.size(1), p, y.data<T>());
@@ -42,7 +44,9 @@ Tensor margin_logits_backward(const Tensor& dlogits, const Tensor& cos, const Te
   FK_CHECK(dlogits.shape() == cos.shape(), "margin_logits_backward: dlogits ", shape_str(dlogits.shape()),
            " must have the shape of cos ", shape_str(cos.shape()));
   const Tensor dy = dlogits.contiguous(), c = cos.contiguous(), lab = labels.contiguous();
-  FK_ON_CUDA(c, cuda::margin_logits_backward(dy, c, lab, p));
+  if constexpr (kWithCuda) {
+    if (c.device().is_cuda()) return cuda::margin_logits_backward(dy, c, lab, p);
+  }
   Tensor dcos = empty(c.shape(), c.dtype());
   dispatch_float(c.dtype(), "margin_logits_backward", [&]<class T>() {
     cpu::margin_logits_backward(dy.data<T>(), c.data<T>(), lab.data<int64_t>(), c.size(0), c.size(1), p, dcos.data<T>());

@@ -126,7 +126,9 @@ static BatchNormResult batch_norm_cpu(const Tensor& x, const Tensor& weight, con
 BatchNormResult batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                            Tensor running_var, bool training, double momentum, double eps) {
   check_batch_norm_args(x, weight, bias, running_mean, running_var, training);
-  FK_ON_CUDA(x, cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+  }
   return batch_norm_cpu(x, weight, bias, running_mean, running_var, training, momentum, eps, false, Tensor());
 }
 
@@ -182,7 +184,9 @@ BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tens
                                    const Tensor& save_invstd, bool training) {
   check_backward_args(dy, x, weight, save_mean, save_invstd, "batch_norm_backward");
   int64_t N = x.size(0), C = x.size(1), S = spatial_size(x);
-  FK_ON_CUDA(x, cuda::batch_norm_backward(dy, x, weight, save_mean, save_invstd, training));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::batch_norm_backward(dy, x, weight, save_mean, save_invstd, training);
+  }
   Tensor dyc = dy.contiguous(), xc = x.contiguous(), mean = save_mean.contiguous(), invstd = save_invstd.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   BatchNormGrads g{empty_uninitialized(x.shape(), x.dtype()), empty({C}, x.dtype()), empty({C}, x.dtype())};  // dx: all written

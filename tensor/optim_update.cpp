@@ -64,13 +64,13 @@ void sgd_update(const std::vector<Tensor>& params, const std::vector<Tensor>& gr
            c.use_momentum ? "momentum needs a buffer per parameter" : "momentum buffers given without momentum");
   [[maybe_unused]] const bool cpu = check_lists("sgd_update", params, {{"gradient", &grads}, {"momentum buffer", &momentum_buffers}});
   if (params.empty()) return;
-#if defined(FK_WITH_CUDA)  // (without CUDA no tensor is on a GPU)
-  if (!cpu) {
-    for (size_t i = 0; i < params.size(); ++i)
-      cuda::sgd_update(params[i], grads[i], c.use_momentum ? momentum_buffers[i] : Tensor(), first_step, c);
-    return;
+  if constexpr (kWithCuda) {
+    if (!cpu) {
+      for (size_t i = 0; i < params.size(); ++i)
+        cuda::sgd_update(params[i], grads[i], c.use_momentum ? momentum_buffers[i] : Tensor(), first_step, c);
+      return;
+    }
   }
-#endif
   dispatch_float(params[0].dtype(), "sgd_update", [&]<class T>() {
     cpu::sgd_update(segments<T>(params, &grads, &momentum_buffers, nullptr, nullptr), first_step, optim::coefs_as<T>(c));
   });
@@ -87,13 +87,13 @@ void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& g
                                {{"gradient", &grads}, {"exp_avg", &exp_avg}, {"exp_avg_sq", &exp_avg_sq},
                                 {"max_exp_avg_sq", &max_exp_avg_sq}});
   if (params.empty()) return;
-#if defined(FK_WITH_CUDA)
-  if (!cpu) {
-    for (size_t i = 0; i < params.size(); ++i)
-      cuda::adam_update(params[i], grads[i], exp_avg[i], exp_avg_sq[i], c.amsgrad ? max_exp_avg_sq[i] : Tensor(), c);
-    return;
+  if constexpr (kWithCuda) {
+    if (!cpu) {
+      for (size_t i = 0; i < params.size(); ++i)
+        cuda::adam_update(params[i], grads[i], exp_avg[i], exp_avg_sq[i], c.amsgrad ? max_exp_avg_sq[i] : Tensor(), c);
+      return;
+    }
   }
-#endif
   dispatch_float(params[0].dtype(), "adam_update", [&]<class T>() {
     cpu::adam_update(segments<T>(params, &grads, &exp_avg, &exp_avg_sq, &max_exp_avg_sq), optim::coefs_as<T>(c));
   });
@@ -102,12 +102,12 @@ void adam_update(const std::vector<Tensor>& params, const std::vector<Tensor>& g
 void clip_scale_(const std::vector<Tensor>& grads, double coef) {
   if (grads.empty()) return;
   [[maybe_unused]] const bool cpu = check_lists("clip_scale_", grads, {});
-#if defined(FK_WITH_CUDA)
-  if (!cpu) {
-    for (const Tensor& g : grads) cuda::clip_scale_(g, coef);
-    return;
+  if constexpr (kWithCuda) {
+    if (!cpu) {
+      for (const Tensor& g : grads) cuda::clip_scale_(g, coef);
+      return;
+    }
   }
-#endif
   dispatch_float(grads[0].dtype(), "clip_scale_", [&]<class T>() {
     cpu::clip_scale(segments<T>(grads, nullptr, nullptr, nullptr, nullptr), T(coef));
   });
@@ -116,12 +116,12 @@ void clip_scale_(const std::vector<Tensor>& grads, double coef) {
 void clip_value_(const std::vector<Tensor>& grads, double clip) {
   if (grads.empty()) return;
   [[maybe_unused]] const bool cpu = check_lists("clip_value_", grads, {});
-#if defined(FK_WITH_CUDA)
-  if (!cpu) {
-    for (const Tensor& g : grads) cuda::clip_value_(g, clip);
-    return;
+  if constexpr (kWithCuda) {
+    if (!cpu) {
+      for (const Tensor& g : grads) cuda::clip_value_(g, clip);
+      return;
+    }
   }
-#endif
   dispatch_float(grads[0].dtype(), "clip_value_", [&]<class T>() {
     cpu::clip_value(segments<T>(grads, nullptr, nullptr, nullptr, nullptr), T(clip));
   });

@@ -78,7 +78,9 @@ static void check_dy(const Tensor& dy, const Shape& expected, const Shape& x_sha
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "max_pool2d", "x");
   const Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
-  FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, true));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::max_pool2d_with_indices(x, g, true);
+  }
   Tensor xc = x.contiguous();
   const Shape y_shape = with_spatial(x.shape(), g.OH, g.OW);
   Tensor y = empty(y_shape, x.dtype());              // y: (N, C, OH, OW)
@@ -92,7 +94,9 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dO
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opts) {  // the same values, no indices
   check_float_input(x, "max_pool2d", "x");
   const Pool2dGeometry g = pool_geometry(x.shape(), opts, "max_pool2d", true);
-  FK_ON_CUDA(x, cuda::max_pool2d_with_indices(x, g, false).first);
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::max_pool2d_with_indices(x, g, false).first;
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() { cpu::max_pool2d_forward<T>(g, xc.data<T>(), y.data<T>(), nullptr); });
@@ -114,7 +118,9 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
   FK_CHECK(indices.device() == dy.device(), op, ": indices on ", indices.device().str(), " but dy on ",
            dy.device().str(), " (move both to one device)");
   g.OH = dy.size(-2), g.OW = dy.size(-1);
-  FK_ON_CUDA(dy, cuda::max_pool2d_backward(dy, indices, g, x_shape));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::max_pool2d_backward(dy, indices, g, x_shape);
+  }
   Tensor dyc = dy.contiguous(), ic = indices.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {
@@ -126,7 +132,9 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opts) {
   check_float_input(x, "avg_pool2d", "x");
   const Pool2dGeometry g = pool_geometry(x.shape(), opts, "avg_pool2d", false);
-  FK_ON_CUDA(x, cuda::avg_pool2d(x, g));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::avg_pool2d(x, g);
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "avg_pool2d", [&]<class T>() { cpu::avg_pool2d_forward<T>(g, xc.data<T>(), y.data<T>()); });
@@ -137,7 +145,9 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Pool2dO
   const char* op = "avg_pool2d_backward";
   const Pool2dGeometry g = pool_geometry(x_shape, opts, op, false);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
-  FK_ON_CUDA(dy, cuda::avg_pool2d_backward(dy, g, x_shape));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::avg_pool2d_backward(dy, g, x_shape);
+  }
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() { cpu::avg_pool2d_backward<T>(g, dyc.data<T>(), dx.data<T>()); });
@@ -157,7 +167,9 @@ static Pool2dGeometry adaptive_geometry(const Shape& x_shape, std::array<int64_t
 Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) {
   check_float_input(x, "adaptive_avg_pool2d", "x");
   const Pool2dGeometry g = adaptive_geometry(x.shape(), output_size, "adaptive_avg_pool2d");
-  FK_ON_CUDA(x, cuda::adaptive_avg_pool2d(x, g));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::adaptive_avg_pool2d(x, g);
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty(with_spatial(x.shape(), g.OH, g.OW), x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
@@ -172,7 +184,9 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   FK_CHECK(dy.dim() == 3 || dy.dim() == 4, op, ": dy must be 3-d or 4-d, got ", shape_str(dy.shape()));
   const Pool2dGeometry g = adaptive_geometry(x_shape, {dy.size(-2), dy.size(-1)}, op);
   check_dy(dy, with_spatial(x_shape, g.OH, g.OW), x_shape, op);
-  FK_ON_CUDA(dy, cuda::adaptive_avg_pool2d_backward(dy, g, x_shape));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::adaptive_avg_pool2d_backward(dy, g, x_shape);
+  }
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {

@@ -99,19 +99,25 @@ static void check_reduce_args(const Tensor& x, const Dims& dims, const char* op)
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   check_reduce_args(x, dims, "sum");
-  FK_ON_CUDA(x, cuda::sum(x, dims, keepdim));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::sum(x, dims, keepdim);
+  }
   return reduce_float(x, dims, keepdim, "sum", [](auto p, int64_t n) { return run_sum(p, n); });
 }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   check_reduce_args(x, dims, "mean");
-  FK_ON_CUDA(x, cuda::mean(x, dims, keepdim));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::mean(x, dims, keepdim);
+  }
   return reduce_float(x, dims, keepdim, "mean", [](auto p, int64_t n) { return run_sum(p, n) / double(n); });
 }
 
 Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
   check_reduce_args(x, dims, "var");
-  FK_ON_CUDA(x, cuda::var(x, dims, unbiased, keepdim));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::var(x, dims, unbiased, keepdim);
+  }
   // two passes (mean, then squared deviations): exact enough and simple
   return reduce_float(x, dims, keepdim, "var", [unbiased](auto p, int64_t n) {
     double m = run_sum(p, n) / double(n);
@@ -128,7 +134,9 @@ static std::pair<Tensor, Tensor> extreme(const Tensor& x, int64_t dim, bool keep
   int64_t d = normalize_dim(dim, x.dim(), op);
   FK_CHECK(x.dim() == 0 || x.shape()[size_t(d)] > 0, op, ": cannot reduce over an empty dim ", dim, " of ",
            shape_str(x.shape()));
-  FK_ON_CUDA(x, IsMax ? cuda::max(x, dim, keepdim) : cuda::min(x, dim, keepdim));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return IsMax ? cuda::max(x, dim, keepdim) : cuda::min(x, dim, keepdim);
+  }
   Layout L = reduce_layout(x, x.dim() == 0 ? Dims{} : Dims{d}, keepdim, op);
   Tensor values = empty(L.out_shape, x.dtype());
   Tensor indices = empty(L.out_shape, DType::Int64);
@@ -193,7 +201,9 @@ Tensor index_reduce_backward(const Tensor& dy, const Tensor& indices, const Shap
   int64_t nd = int64_t(x_shape.size());
   int64_t d = normalize_dim(dim, nd, "max_backward");
   if (nd == 0) return dy.clone();  // a 0-d input is its own maximum
-  FK_ON_CUDA(dy, cuda::index_reduce_backward(dy, indices, x_shape, dim, keepdim));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::index_reduce_backward(dy, indices, x_shape, dim, keepdim);
+  }
   Tensor dx = zeros(x_shape, dy.dtype());
   int64_t outer = 1, inner = 1, n = x_shape[size_t(d)];
   for (int64_t i = 0; i < d; ++i) outer *= x_shape[size_t(i)];

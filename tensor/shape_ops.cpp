@@ -309,7 +309,9 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Shape out_shape = xc.shape();
   out_shape[size_t(d)] = int64_t(idx.size());
   // on a GPU (the index may have lived on either device); a 0-d x gives a 0-d result
-  FK_ON_CUDA(x, reshape(cuda::index_select(xc, d, idx), x.dim() == 0 ? Shape{} : out_shape));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return reshape(cuda::index_select(xc, d, idx), x.dim() == 0 ? Shape{} : out_shape);
+  }
   xc = xc.contiguous();
   Tensor out = empty(out_shape, x.dtype());
   // x: (outer, size, inner) -> out: (outer, n, inner), one row of `inner` elements per (o, i)
@@ -337,7 +339,9 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
   for (size_t i = 0; ok && i < bshape.size(); ++i) ok = int64_t(i) == d || sshape[i] == bshape[i];
   FK_CHECK(ok, "index_add: src ", shape_str(src.shape()), " must match base ", shape_str(base.shape()),
            " except in dim ", d, ", where it must equal the ", n, " indices");
-  FK_ON_CUDA(base, reshape(cuda::index_add(reshape(base, bshape), d, idx, reshape(src, sshape)), base.shape()));
+  if constexpr (kWithCuda) {
+    if (base.device().is_cuda()) return reshape(cuda::index_add(reshape(base, bshape), d, idx, reshape(src, sshape)), base.shape());
+  }
   Tensor out = base.clone();
   Tensor sc = src.contiguous();
   Split s = split_at(bshape, d);

@@ -33,7 +33,9 @@ Tensor upsample_bilinear2d(const Tensor& x, std::array<int64_t, 2> output_size,
                            std::optional<std::array<double, 2>> scale_factor) {
   check_float_input(x, "upsample_bilinear2d", "x");
   const Upsample2dGeometry g = upsample_geometry(x.shape(), output_size, scale_factor, "upsample_bilinear2d");
-  FK_ON_CUDA(x, cuda::upsample_bilinear2d(x, g));
+  if constexpr (kWithCuda) {
+    if (x.device().is_cuda()) return cuda::upsample_bilinear2d(x, g);
+  }
   Tensor xc = x.contiguous();
   Tensor y = empty({x.size(0), x.size(1), g.OH, g.OW}, x.dtype());  // y: (N, C, OH, OW)
   dispatch_float(x.dtype(), "upsample_bilinear2d", [&]<class T>() {
@@ -49,7 +51,9 @@ Tensor upsample_bilinear2d_backward(const Tensor& dy, const Shape& x_shape,
   FK_CHECK(dy.dim() == 4 && x_shape.size() == 4 && dy.size(0) == x_shape[0] && dy.size(1) == x_shape[1], op, ": dy ",
            shape_str(dy.shape()), " does not match x=", shape_str(x_shape), " in (N, C)");
   const Upsample2dGeometry g = upsample_geometry(x_shape, {dy.size(2), dy.size(3)}, scale_factor, op);
-  FK_ON_CUDA(dy, cuda::upsample_bilinear2d_backward(dy, g, x_shape));
+  if constexpr (kWithCuda) {
+    if (dy.device().is_cuda()) return cuda::upsample_bilinear2d_backward(dy, g, x_shape);
+  }
   Tensor dyc = dy.contiguous();
   Tensor dx = empty(x_shape, dy.dtype());  // dx: (N, C, H, W)
   dispatch_float(dy.dtype(), op, [&]<class T>() {
