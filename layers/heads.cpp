@@ -89,8 +89,10 @@ Tensor focal_loss_per_sample(const Tensor& input, const Tensor& target, double g
 Tensor margin_logits(const Tensor& cos, const Tensor& labels, const MarginParams& p) {
   FK_CHECK(cos.defined() && cos.dim() == 2 && is_compute_float(cos.dtype()),
            "margin_logits: cos must be a float32/float64 (N, C) tensor, got ", cos.defined() ? cos.str() : "undefined");
-  const int64_t N = cos.size(0), C = cos.size(1);
-  Tensor lab = checked_labels(labels, N, C, -1, "margin_logits", cos.device());
+  // ops::margin_logits checks the labels (int64, shape (N), each in [-1, C)) where it reads them; undefined
+  // labels mean no target in any row
+  const Tensor given = labels.defined() ? labels : full({cos.size(0)}, -1.0, DType::Int64);
+  const Tensor lab = given.to(cos.device()).contiguous();
   Tensor c = cos.detach().contiguous();
   Tensor y = ops::margin_logits(c, lab, p);
   // dcos = dlogits * s * (phi'(cos) at the label, 1 elsewhere)

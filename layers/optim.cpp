@@ -1,11 +1,10 @@
-// Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format. CPU
-// parameters are updated here by one loop per optimiser over a list of slots (a whole group in
-// update_fused, one parameter in update), CUDA ones by the fused kernels of cuda/optim.cu; both call
-// the per-element functions of tensor/cpu/optim_math.h.
+// Optimisers and gradient helpers: see optim.h for the semantics and the state-dict format. The state
+// (lazy initialisation, flat per-group buffers, steps, coefficients) is kept here; the updates
+// themselves are the ops of tensor/optim_update.h, called with a whole group (update_fused) or one
+// parameter (update).
 #include "layers/optim.h"
 
 #include <algorithm>
-#include <cstring>
 #include <unordered_set>
 
 #include "autograd/node.h"
@@ -14,7 +13,6 @@
 #include "tensor/creation.h"
 #include "tensor/dispatch.h"
 #include "tensor/optim_update.h"
-#include "tensor/parallel.h"
 #include "tensor/shape_ops.h"
 
 namespace fk::optim {

@@ -40,9 +40,9 @@ bool gradients_finite(optim::Optimizer& opt) {
   return true;
 }
 
-// The sums of one epoch so far.
+// The sums of one epoch so far (seconds: set when it ends).
 struct EpochTally {
-  double loss_sum = 0, loader_wait = 0;
+  double loss_sum = 0, loader_wait = 0, seconds = 0;
   int64_t right = 0, seen = 0, step = 0, skipped = 0;
 };
 
@@ -70,9 +70,7 @@ class Trainer {
     }
     for (int64_t epoch = state.epochs_done; epoch < c_.epochs; ++epoch) {
       const double lr = sched_->get_last_lr()[0];
-      const auto t0 = Clock::now();
-      const EpochTally tally = run_epoch(loader, epoch, lr);
-      finish_epoch(state, epoch, lr, tally, seconds_since(t0));
+      finish_epoch(state, epoch, lr, run_epoch(loader, epoch, lr));
     }
     return history_.all();
   }
@@ -168,6 +166,7 @@ class Trainer {
     }
     note_skipped(loader, t);
     FK_CHECK(t.seen > 0, c_.data, ": no image of epoch ", epoch + 1, " could be used");
+    t.seconds = seconds_since(t0);
     return t;
   }
 
@@ -232,7 +231,8 @@ class Trainer {
   }
 
   // Validation, the history, the schedule's step, then last.pth, best.pth + backbone.pth, metrics.
-  void finish_epoch(RunState& state, int64_t epoch, double lr, const EpochTally& t, double secs) {
+  void finish_epoch(RunState& state, int64_t epoch, double lr, const EpochTally& t) {
+    const double secs = t.seconds;
     double val_acc = -1;
     if (!val_.kind.empty()) val_acc = validate(val_, *model_, head_.get(), kind_.classifier, c_.batch, device_, cb_.on_message);
     EpochMetrics m;
