@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,6 +87,17 @@ inline std::string compare(const Tensor& a, const Tensor& b, double atol, double
 // the sanitizer build's test code). Checks of such math (add_ with alpha, the optimiser updates) use
 // this as atol and rtol instead of 0; an indexing error is off by far more.
 inline constexpr double kFmaTol = 1e-13;
+
+// The same allowance for one value of either float type, in units in the last place: a kernel's value
+// `a` against the scalar formula's `b`. GCC picks which products to fuse per loop, differently in a
+// vectorised kernel and in a test's scalar loop, and differently on another CPU (CI's failed the
+// optimiser-update tests bit for bit). 64 units in the last place of the larger magnitude (at least 1)
+// allow for that and for the cancellation after it, still far below a skipped or doubled element.
+template <class T>
+bool same_but_rounding(T a, T b) {
+  const T scale = std::max({T(1), std::abs(a), std::abs(b)});
+  return std::abs(a - b) <= 64 * std::numeric_limits<T>::epsilon() * scale;
+}
 
 // CHECK_CLOSE(actual, expected, atol, rtol, "max_pool2d(x=[2,3,7,7], k=3)")
 #define CHECK_CLOSE(actual, expected, atol, rtol, label)                              \

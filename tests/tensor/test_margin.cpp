@@ -1,5 +1,6 @@
 // ops::margin_logits and its backward (tensor/margin.h) called directly: every head's transform
-// against the per-logit math of tensor/cpu/margin_math.h (the specification the CUDA kernels share),
+// against the per-logit math of tensor/cpu/margin_math.h (the specification the CUDA kernels share; up to
+// the last bits fused multiply-adds change, test_util.h's same_but_rounding),
 // on a batch large enough to be split over the threads, in float32 and float64; the argument checks.
 // The heads' values against PyTorch: tests/layers/test_heads.cpp.
 #include <cmath>
@@ -46,8 +47,10 @@ void check_against_math(DType dtype, const MarginParams& p, const char* name) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t j = 0; j < C; ++j) {
       const T c = cos.data<T>()[n * C + j];
-      wrong += y.data<T>()[n * C + j] != margin_logit(c, lab[size_t(n)] == j, p);
-      wrong += dc.data<T>()[n * C + j] != margin_logit_grad(dy.data<T>()[n * C + j], c, lab[size_t(n)] == j, p);
+      const bool target = lab[size_t(n)] == j;
+      wrong += !test::same_but_rounding(y.data<T>()[n * C + j], margin_logit(c, target, p));
+      const T grad = margin_logit_grad(dy.data<T>()[n * C + j], c, target, p);
+      wrong += !test::same_but_rounding(dc.data<T>()[n * C + j], grad);
     }
   CHECK_MESSAGE(wrong == 0, name, ": ", wrong, " values differ from the per-logit math");
 }
