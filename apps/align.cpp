@@ -1,4 +1,4 @@
-// `facekit align IN_DIR OUT_DIR [--template arcface|sphereface|facenet] [--all]`: detects the faces of
+// `facekit align IN_DIR OUT_DIR [--template arcface|sphereface|facenet] [--all] [--format png|jpg]`: detects the faces of
 // every image under IN_DIR (MTCNN) and writes aligned crops under OUT_DIR with the same folder layout
 // (one folder per identity stays one folder per identity). IN_DIR may also be a single image.
 // Templates:
@@ -6,7 +6,8 @@
 //   sphereface  the same onto the 96x112 SphereFace/CosFace/MobileFaceNet template
 //   facenet     facenet-pytorch's extract_face: the box plus --margin, resized to --size (160)
 // The largest face of each image (OUT_DIR/<relative path>.png), or every face with --all
-// (<stem>_0.png, _1.png, ... largest first). Images without a face are listed on stderr and in the
+// (<stem>_0.png, _1.png, ... largest first); --format jpg writes JPEG (quality 95, as insightface's
+// verification sets hold their crops) instead of PNG. Images without a face are listed on stderr and in the
 // summary; unreadable files too, and they make the exit code 1. A crop that cannot be written is
 // counted as such (exit 1); an output folder that cannot be created stops the run at once (every
 // later image would fail the same way).
@@ -29,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct AlignArgs {
-  std::string in_dir, out_dir, tmpl = "arcface";
+  std::string in_dir, out_dir, tmpl = "arcface", format = "png";
   bool all = false;
   int64_t size = 160, margin = 0;
   DetectorFlags detector;
@@ -84,9 +85,9 @@ int run_align(const AlignArgs& args) {
     fs::path stem = fs::path(args.out_dir) / fs::path(file.relative).replace_extension();
     make_folder(stem.parent_path());
     for (size_t k = 0; k < n; ++k) {
-      std::string name = stem.string() + (args.all ? "_" + std::to_string(k) : "") + ".png";
+      std::string name = stem.string() + (args.all ? "_" + std::to_string(k) : "") + "." + args.format;
       try {
-        data::write_png(name, aligned_crop(img, faces[k], args));
+        data::write_image(name, aligned_crop(img, faces[k], args));  // by extension: PNG or JPEG
         ++faces_written;
       } catch (const std::exception& e) {
         progress.fail(e);
@@ -111,7 +112,7 @@ void add_align_command(CLI::App& app) {
       "align", "Detect and align the faces of a folder of images into another, keeping the folder-per-identity layout");
   auto args = std::make_shared<AlignArgs>();
   cmd->add_option("in_dir", args->in_dir, "Folder of images (walked recursively), or one image")->required();
-  cmd->add_option("out_dir", args->out_dir, "Where the aligned PNG crops go (same relative paths)")->required();
+  cmd->add_option("out_dir", args->out_dir, "Where the aligned crops go (same relative paths)")->required();
   cmd->add_option("--template", args->tmpl,
                   "arcface: 112x112 five-point; sphereface: 96x112 five-point; facenet: box crop resized to --size")->capture_default_str()
       ->check(CLI::IsMember({"arcface", "sphereface", "facenet"}));
@@ -119,6 +120,9 @@ void add_align_command(CLI::App& app) {
   cmd->add_option("--size", args->size, "facenet template: output size in pixels")->capture_default_str()->check(CLI::Range(8, 4096));
   cmd->add_option("--margin", args->margin, "facenet template: margin in output pixels")->capture_default_str()
       ->check(CLI::Range(0, 4096));
+  cmd->add_option("--format", args->format, "Image format of the crops: png (lossless) or jpg (quality 95)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"png", "jpg"}));
   add_detector_flags(cmd, args->detector);
   on_run(cmd, [args]() { return run_align(*args); });
 }

@@ -1,16 +1,23 @@
-// `facekit verify --pairs FILE --arch A --weights W [--images DIR] [--flip none|concat|sum] [--crop T]
-// [--folds 10] [--folds-mode stratified|contiguous] [--no-face skip|wrong] [--json OUT] [--roc OUT.png]`: LFW-style face verification
-// (models/evaluation/verification.h, docs/reference/pipelines.md section 5). Every distinct image of the pairs
-// file is read, its subject's MTCNN face (--face: facenet's centred-largest rule by default, or the
-// largest) cropped the way the architecture wants it and embedded, once;
-// each pair's score is the cosine of its two embeddings. Pairs with an image without a face (or
+// `facekit verify (--pairs FILE [--aligned] | --bin FILE.bin) --arch A --weights W [--images DIR]
+// [--flip none|concat|sum] [--crop T] [--folds 10] [--folds-mode stratified|contiguous] [--no-face skip|wrong]
+// [--json OUT] [--roc OUT.png]`: LFW-style face verification (models/evaluation/verification.h,
+// docs/reference/pipelines.md section 5).
+//  - --pairs: every distinct image of the pairs file is read, its subject's MTCNN face (--face:
+//    facenet's centred-largest rule by default, or the largest) cropped the way the architecture wants
+//    it and embedded, once; with --aligned the images are already aligned face crops (what `facekit
+//    align` writes) and are embedded as they are, without detection.
+//  - --bin: insightface's verification sets (lfw.bin, cfp_fp.bin, agedb_30.bin, calfw.bin, cplfw.bin,
+//    data/formats/verification_bin.h): crops already aligned, pair k = images 2k and 2k+1, and
+//    insightface's protocol unless a flag says otherwise: flip sum, contiguous folds, the first of
+//    the best thresholds.
+// Each pair's score is the cosine of its two embeddings. Pairs with an image without a face (or
 // unreadable) are left out (--no-face skip) or counted as misclassified at every threshold (--no-face
 // wrong). Then the 10-fold protocol (folds stratified by kind by default, or facenet's contiguous blocks
 // of the file order; see models/evaluation/verification.h for why): accuracy mean +- std, the best threshold, the exact AUC and the
 // protocol's fold-averaged one, TAR at FAR 1e-3. A short summary goes to stdout; --json writes all of
 // it with every pair's score; --roc draws the exact ROC (true accepts against false accepts, log x).
 // Unreadable images make the exit code 1 once everything is written.
-// Tests: tests/apps/test_verify.cpp (real LFW and deepface pairs with MobileFaceNet).
+// Tests: tests/apps/test_verify.cpp (real LFW and deepface pairs with MobileFaceNet; a .bin of lfw_dev's crops).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -19,13 +26,16 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
 #include "data/image/image.h"
 #include "data/formats/files.h"
+#include "data/formats/verification_bin.h"
 #include "data/viz/plot.h"
 #include "models/recognition/face_embedder.h"
 #include "models/evaluation/verification.h"
@@ -39,7 +49,8 @@ namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
 struct VerifyArgs {
-  std::string pairs, images, json, roc;
+  std::string pairs, bin, images, json, roc;
+  bool aligned = false;  // --pairs images are aligned crops: no detection
   models::EmbedderOptions embedder;
   int64_t folds = 10;
   std::string folds_mode = "stratified";
@@ -78,12 +89,15 @@ struct ImageEmbeddings {
   const float* of(int64_t image) const { return rows.data() + row[size_t(image)] * dim; }
 };
 
-// Reads, detects (largest face), crops and embeds every image once; crops are embedded in batches.
-ImageEmbeddings embed_images(const std::vector<std::string>& paths, models::Embedder& embedder,
-                             const models::mtcnn::Detector& detector, int64_t batch_size, const std::string& rule) {
+// The crop the network sees for image i; std::nullopt when it shows no face; throws when unreadable.
+using CropOf = std::function<std::optional<data::Image>(size_t i)>;
+
+// Crops (crop_of) and embeds every image once, in batches; `names` label them in progress and messages.
+ImageEmbeddings embed_images(const std::vector<std::string>& names, const CropOf& crop_of, models::Embedder& embedder,
+                             int64_t batch_size) {
   ImageEmbeddings out;
-  out.paths = paths;
-  out.row.assign(paths.size(), -1);
+  out.paths = names;
+  out.row.assign(names.size(), -1);
   std::vector<data::Image> batch;
   std::vector<size_t> batch_images;
   int64_t next_row = 0;
@@ -96,29 +110,86 @@ ImageEmbeddings embed_images(const std::vector<std::string>& paths, models::Embe
     batch.clear();
     batch_images.clear();
   };
-  Progress progress("verify", int64_t(paths.size()));
-  for (size_t i = 0; i < paths.size(); ++i) {
-    progress.update(int64_t(i), fs::path(paths[i]).filename().string());
+  Progress progress("verify", int64_t(names.size()));
+  for (size_t i = 0; i < names.size(); ++i) {
+    progress.update(int64_t(i), fs::path(names[i]).filename().string());
     try {
-      data::Image img = data::read_image(paths[i]);
-      auto faces = detector.detect(data::image_to_tensor(img));  // largest first
-      if (faces.empty()) {
-        out.no_face.push_back(paths[i]);
+      std::optional<data::Image> crop = crop_of(i);
+      if (!crop) {
+        out.no_face.push_back(names[i]);
         continue;
       }
-      batch.push_back(models::crop_face(img, faces[subject_face(faces, img, rule)], embedder.preprocess()));
+      batch.push_back(std::move(*crop));
       batch_images.push_back(i);
       if (int64_t(batch.size()) == batch_size) flush();
     } catch (const std::exception& e) {
-      out.unreadable.emplace_back(paths[i], e.what());
+      out.unreadable.emplace_back(names[i], e.what());
     }
   }
   flush();
-  progress.update(int64_t(paths.size()));
+  progress.update(int64_t(names.size()));
   progress.done();
   return out;
 }
 
+// The pairs to score: from a pairs file (each distinct image once) or a .bin (pair k = images 2k, 2k+1),
+// with how each image's crop is made.
+struct PairsInput {
+  std::string source;                           // the pairs file or the .bin
+  std::vector<models::VerificationPair> pairs;  // image1/image2: paths, or "<bin>[i]"
+  std::vector<std::string> images;              // distinct images (names)
+  std::vector<int64_t> image1, image2;          // per pair: its images' indices in `images`
+  CropOf crop_of;                               // set by pairs_from_bin, or crops_of_files
+};
+
+PairsInput pairs_from_file(const VerifyArgs& args) {
+  PairsInput in;
+  in.source = args.pairs;
+  in.pairs = models::read_pairs(args.pairs, args.images);
+  std::map<std::string, int64_t> index;
+  auto image_index = [&](const std::string& p) {
+    auto [it, added] = index.emplace(p, int64_t(in.images.size()));
+    if (added) in.images.push_back(p);
+    return it->second;
+  };
+  for (const auto& p : in.pairs) {
+    in.image1.push_back(image_index(p.image1));
+    in.image2.push_back(image_index(p.image2));
+  }
+  return in;
+}
+
+// The crops of image files: the files themselves when they are aligned crops already (resized to the
+// input size if they are not that size), else the subject's MTCNN face cropped as `prep` says.
+CropOf crops_of_files(const VerifyArgs& args, const std::vector<std::string>& paths, const models::FacePreprocess& prep) {
+  if (args.aligned)
+    return [paths](size_t i) { return std::optional<data::Image>(data::read_image(paths[i])); };
+  std::shared_ptr<models::mtcnn::Detector> detector = make_detector(args.detector);
+  return [paths, detector, prep, rule = args.face](size_t i) -> std::optional<data::Image> {
+    data::Image img = data::read_image(paths[i]);
+    auto faces = detector->detect(data::image_to_tensor(img));  // largest first
+    if (faces.empty()) return std::nullopt;
+    return models::crop_face(img, faces[subject_face(faces, img, rule)], prep);
+  };
+}
+
+PairsInput pairs_from_bin(const VerifyArgs& args) {
+  PairsInput in;
+  in.source = args.bin;
+  auto bin = std::make_shared<data::VerificationBin>(data::read_verification_bin(args.bin));
+  for (size_t i = 0; i < bin->images.size(); ++i) in.images.push_back(args.bin + "[" + std::to_string(i) + "]");
+  for (int64_t k = 0; k < bin->pairs(); ++k) {
+    models::VerificationPair p;
+    p.image1 = in.images[size_t(2 * k)], p.image2 = in.images[size_t(2 * k + 1)];
+    p.same = bin->same[size_t(k)], p.line = k + 1;
+    in.pairs.push_back(p);
+    in.image1.push_back(2 * k), in.image2.push_back(2 * k + 1);
+  }
+  in.crop_of = [bin, names = in.images](size_t i) {
+    return std::optional<data::Image>(data::decode_image(bin->images[i], names[i]));
+  };
+  return in;
+}
 
 // What happened to one pair of the file.
 enum class PairStatus { used, skipped, forced_wrong };
@@ -204,11 +275,13 @@ std::string percent(double v) {
   return buf;
 }
 
-void print_summary(const VerifyArgs& args, const models::VerificationResult& r, const PairScores& ps,
-                   const ImageEmbeddings& emb, size_t n_pairs) {
+void print_summary(const VerifyArgs& args, const std::string& source, const models::VerificationResult& r,
+                   const PairScores& ps, const ImageEmbeddings& emb, size_t n_pairs) {
   int64_t skipped = count(ps.status, PairStatus::skipped), wrong = count(ps.status, PairStatus::forced_wrong);
-  std::printf("verify: %zu pairs in %s; %s, flip %s, face %s\n", n_pairs, args.pairs.c_str(),
-              args.embedder.arch.c_str(), args.embedder.flip.c_str(), args.face.c_str());
+  std::printf("verify: %zu pairs in %s; %s, flip %s, %s\n", n_pairs, source.c_str(), args.embedder.arch.c_str(),
+              args.embedder.flip.c_str(),
+              !args.bin.empty() ? "aligned crops of the .bin"
+                                : args.aligned ? "aligned crops (no detection)" : ("face " + args.face).c_str());
   std::printf("images: %zu distinct, %zu without a face, %zu unreadable", emb.paths.size(), emb.no_face.size(),
               emb.unreadable.size());
   if (args.no_face == "skip")
@@ -244,8 +317,10 @@ ordered_json result_json(const VerifyArgs& args, const models::Embedder& embedde
                          const std::vector<models::VerificationPair>& pairs, const ImageEmbeddings& emb,
                          const PairScores& ps, const models::VerificationResult& r) {
   ordered_json j;
-  j["pairs_file"] = args.pairs;
-  j["images"] = args.images;
+  j["pairs_file"] = args.pairs.empty() ? ordered_json(nullptr) : ordered_json(args.pairs);
+  j["bin"] = args.bin.empty() ? ordered_json(nullptr) : ordered_json(args.bin);
+  j["images"] = args.bin.empty() ? ordered_json(args.images) : ordered_json(nullptr);
+  j["detection"] = args.bin.empty() && !args.aligned;
   j["arch"] = args.embedder.arch;
   j["weights"] = args.embedder.weights;
   j["weights_sha256"] = embedder.meta().weights_sha256;
@@ -319,30 +394,17 @@ ordered_json result_json(const VerifyArgs& args, const models::Embedder& embedde
 }
 
 int run_verify(VerifyArgs args) {
-  std::vector<models::VerificationPair> pairs = models::read_pairs(args.pairs, args.images);
-  if (args.images.empty()) args.images = fs::path(args.pairs).parent_path().string();
+  if (args.images.empty() && !args.pairs.empty()) args.images = fs::path(args.pairs).parent_path().string();
+  PairsInput in = args.bin.empty() ? pairs_from_file(args) : pairs_from_bin(args);
   models::Embedder embedder(args.embedder);
-  auto detector = make_detector(args.detector);
-
-  // the distinct images, each embedded once
-  std::map<std::string, int64_t> index;
-  std::vector<std::string> paths;
-  std::vector<int64_t> image1, image2;
-  auto image_index = [&](const std::string& p) {
-    auto [it, added] = index.emplace(p, int64_t(paths.size()));
-    if (added) paths.push_back(p);
-    return it->second;
-  };
-  for (const auto& p : pairs) {
-    image1.push_back(image_index(p.image1));
-    image2.push_back(image_index(p.image2));
-  }
-  ImageEmbeddings emb = embed_images(paths, embedder, *detector, args.embedder.batch_size, args.face);
+  if (args.bin.empty()) in.crop_of = crops_of_files(args, in.images, embedder.preprocess());
+  const std::vector<models::VerificationPair>& pairs = in.pairs;
+  ImageEmbeddings emb = embed_images(in.images, in.crop_of, embedder, args.embedder.batch_size);
   for (const auto& p : emb.no_face) std::cerr << "no face: " << p << "\n";
   for (const auto& [path, error] : emb.unreadable) std::cerr << "facekit: " << error << "\n";
 
-  PairScores ps = score_pairs(pairs, image1, image2, emb, args.no_face == "wrong");
-  FK_CHECK(int64_t(ps.evaluated.size()) >= args.folds, args.pairs, ": only ", ps.evaluated.size(), " of ",
+  PairScores ps = score_pairs(pairs, in.image1, in.image2, emb, args.no_face == "wrong");
+  FK_CHECK(int64_t(ps.evaluated.size()) >= args.folds, in.source, ": only ", ps.evaluated.size(), " of ",
            pairs.size(), " pairs can be evaluated (", count(ps.status, PairStatus::skipped),
            " have an image without a face), fewer than the ", args.folds, " folds");
   models::VerificationOptions opts;
@@ -351,12 +413,12 @@ int run_verify(VerifyArgs args) {
   opts.threshold_rule = args.threshold_rule;
   models::VerificationResult r = models::evaluate_verification(ps.eval_scores, ps.eval_same, opts);
 
-  print_summary(args, r, ps, emb, pairs.size());
+  print_summary(args, in.source, r, ps, emb, pairs.size());
   if (!args.json.empty()) write_text(args.json, result_json(args, embedder, pairs, emb, ps, r).dump(1) + "\n");
   if (!args.roc.empty()) {
     fs::path parent = fs::path(args.roc).parent_path();
     if (!parent.empty()) fs::create_directories(parent);
-    std::string title = "ROC: " + fs::path(args.pairs).filename().string() + ", " + args.embedder.arch;
+    std::string title = "ROC: " + fs::path(in.source).filename().string() + ", " + args.embedder.arch;
     data::write_png(args.roc, roc_chart(ps.eval_scores, ps.eval_same, r.auc_exact, title));
   }
   return emb.unreadable.empty() ? 0 : 1;
@@ -368,10 +430,19 @@ void add_verify_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "verify", "Face verification on a pairs file (LFW pairs.txt or CSV): 10-fold accuracy, AUC, TAR@FAR=1e-3");
   auto args = std::make_shared<VerifyArgs>();
-  cmd->add_option("--pairs", args->pairs,
-                  "Pairs file: LFW pairs.txt ('name i j' same, 'name1 i name2 j' different) or CSV "
-                  "image1,image2,label (label yes/no, 1/0, true/false, same/different)")
-      ->required();
+  auto* pairs_opt = cmd->add_option("--pairs", args->pairs,
+                                    "Pairs file: LFW pairs.txt ('name i j' same, 'name1 i name2 j' different) or "
+                                    "CSV image1,image2,label (label yes/no, 1/0, true/false, same/different)");
+  auto* bin_opt = cmd->add_option(
+      "--bin", args->bin,
+      "Or an insightface verification set (lfw.bin, cfp_fp.bin, agedb_30.bin, calfw.bin, cplfw.bin: aligned "
+      "112x112 crops, pair k = images 2k and 2k+1), with insightface's protocol unless set otherwise: --flip sum "
+      "--folds-mode contiguous --threshold-rule first");
+  pairs_opt->excludes(bin_opt);
+  cmd->add_flag("--aligned", args->aligned,
+                "With --pairs: the images are already aligned face crops (as `facekit align` writes them), embedded "
+                "without detection")
+      ->needs(pairs_opt);
   cmd->add_option("--images", args->images,
                   "Folder of the images: <name>/<name>_0001.jpg for pairs.txt, relative CSV paths (default: the "
                   "pairs file's folder)");
@@ -380,7 +451,7 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--weights-key", args->embedder.weights_key,
                   "State dict nested in a training checkpoint, e.g. net_state_dict");
   add_allow_nonfinite_flag(cmd, args->embedder.allow_nonfinite);
-  cmd->add_option("--flip", args->embedder.flip,
+  auto* flip_opt = cmd->add_option("--flip", args->embedder.flip,
                   "Also embed the mirror image: concat (f(x) ++ f(mirror x), MobileFaceNet's feature) or sum "
                   "(insightface's)")
       ->capture_default_str()
@@ -391,12 +462,12 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--batch", args->embedder.batch_size, "Faces per forward pass")->capture_default_str()
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--folds", args->folds, "Folds of the protocol")->capture_default_str()->check(CLI::Range(2, 100000));
-  cmd->add_option("--threshold-rule", args->threshold_rule,
+  auto* rule_opt = cmd->add_option("--threshold-rule", args->threshold_rule,
                   "Which threshold of equally accurate ones each fold takes from its nine training folds: middle "
                   "(of the run of best thresholds) or first (facenet's argmax, for parity with published numbers)")
       ->capture_default_str()
       ->check(CLI::IsMember({"first", "middle"}));
-  cmd->add_option("--folds-mode", args->folds_mode,
+  auto* folds_mode_opt = cmd->add_option("--folds-mode", args->folds_mode,
                   "How pairs are split into folds. stratified: fold k = the k-th of --folds contiguous blocks of the "
                   "same pairs plus the k-th block of the different pairs (file order), so every fold is balanced "
                   "even when the file lists all same pairs first (lfw_dev, deepface master.csv); on the official "
@@ -418,7 +489,15 @@ void add_verify_command(CLI::App& app) {
                   "Write the results here: accuracy, thresholds, AUC, TAR@FAR, per fold, ROC, every pair's score");
   cmd->add_option("--roc", args->roc, "Draw the ROC curve (true vs false accept rate, log x) to this PNG");
   add_detector_flags(cmd, args->detector, "--mtcnn-weights");
-  on_run(cmd, [args]() { return run_verify(*args); });
+  on_run(cmd, [=]() {
+    FK_CHECK(!args->pairs.empty() || !args->bin.empty(), "verify: give --pairs FILE or --bin FILE.bin");
+    if (!args->bin.empty()) {  // insightface's protocol where no flag says otherwise
+      if (flip_opt->count() == 0) args->embedder.flip = "sum";
+      if (folds_mode_opt->count() == 0) args->folds_mode = "contiguous";
+      if (rule_opt->count() == 0) args->threshold_rule = "first";
+    }
+    return run_verify(*args);
+  });
 }
 
 }  // namespace fk::apps

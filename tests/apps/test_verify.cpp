@@ -4,13 +4,17 @@
 // accuracy >= 99 % with the default stratified folds and middle threshold rule; PyTorch's pipeline
 // reached 99.29 % best accuracy; facenet's first-threshold rule gives 98.57 %, see the case) and
 // deepface's master.csv (exact AUC >= 0.99, PyTorch 1.000), their JSON and ROC PNG. Under the sanitizers only a 20-pair sample of lfw_dev runs,
-// checking facts that do not depend on the accuracy.
+// checking facts that do not depend on the accuracy. insightface's .bin sets: `verify --bin` on a set
+// that tests/fixtures/make_verification_bin.py packs from the crops `facekit align --format jpg` wrote
+// for a sample of lfw_dev equals `verify --pairs --aligned` on those crops.
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 #include "data/image/image.h"
@@ -136,7 +140,7 @@ void check_json_shape(const nlohmann::json& j, size_t n_pairs, int64_t folds,
 TEST_CASE("verify: --help names the options") {
   Run r = fk::test::run_cli("verify --help");
   CHECK_MESSAGE(r.code == 0, r.out);
-  for (const char* opt : {"--pairs", "--images", "--arch", "--weights", "--weights-key", "--flip", "--crop", "--folds",
+  for (const char* opt : {"--pairs", "--bin", "--aligned", "lfw.bin", "cfp_fp.bin", "--images", "--arch", "--weights", "--weights-key", "--flip", "--crop", "--folds",
                           "--folds-mode", "stratified", "contiguous", "official LFW pairs.txt", "--no-face", "--face", "--json", "--roc", "--mtcnn-weights", "--min-face", "skip", "wrong", "center",
                           "largest"})
     CHECK_MESSAGE(has(r.out, opt), opt);
@@ -156,6 +160,109 @@ TEST_CASE("verify: bad pairs files give one line with the file and line") {
   CHECK(usage.code == 2);
   Run mode = fk::test::run_cli("verify --pairs x.csv --arch a --weights w --folds-mode shuffled");
   CHECK(mode.code == 2);
+  // the source: a pairs file or a .bin, exactly one; --aligned only with a pairs file
+  Run neither = fk::test::run_cli("verify --arch a --weights w");
+  CHECK(neither.code == 1);
+  CHECK_MESSAGE(has(neither.out, "facekit: verify: give --pairs FILE or --bin FILE.bin"), neither.out);
+  Run both = fk::test::run_cli("verify --pairs x.csv --bin x.bin --arch a --weights w");
+  CHECK(both.code == 2);
+  Run aligned = fk::test::run_cli("verify --bin x.bin --aligned --arch a --weights w");
+  CHECK(aligned.code == 2);
+  Run no_bin = fk::test::run_cli("verify --bin " + (d / "lfw.bin").string() + " --arch mobilefacenet --weights w.pt");
+  CHECK(no_bin.code == 1);
+  CHECK_MESSAGE(has(no_bin.out, "facekit: " + (d / "lfw.bin").string() + ": cannot open"), no_bin.out);
+  std::ofstream(d / "text.bin") << "this is not a pickle\n";
+  Run text = fk::test::run_cli("verify --bin " + (d / "text.bin").string() + " --arch mobilefacenet --weights w.pt");
+  CHECK(text.code == 1);
+  CHECK_MESSAGE(has(text.out, (d / "text.bin").string() + ": not an insightface verification .bin"), text.out);
+  fs::remove_all(d);
+}
+
+TEST_CASE("verify: --bin on lfw_dev crops equals --pairs --aligned on the same crops") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
+  }
+  if (!fs::exists("/usr/bin/python3")) {
+    FK_SKIP("/usr/bin/python3 is absent (it runs tests/fixtures/make_verification_bin.py)");
+  }
+#ifdef FK_SANITIZED
+  const size_t every = 14;  // 20 pairs
+#else
+  const size_t every = 4;  // 70 pairs: 35 same, then 35 different
+#endif
+  // every `every`-th pair of dev_pairs.txt, and their images copied alone, so align runs on those only
+  fs::path d = scratch("verify_bin");
+  std::ifstream in(kLfw / "dev_pairs.txt");
+  std::string header, line;
+  std::getline(in, header);
+  {
+    std::ofstream out(d / "pairs.txt");
+    out << header << "\n";
+    for (size_t k = 0; std::getline(in, line); ++k) {
+      if (k % every != 0) continue;
+      out << line << "\n";
+      std::istringstream f(line);
+      std::vector<std::string> w{std::istream_iterator<std::string>(f), {}};
+      REQUIRE(w.size() >= 3);
+      const std::vector<std::pair<std::string, std::string>> images =
+          w.size() == 3 ? std::vector<std::pair<std::string, std::string>>{{w[0], w[1]}, {w[0], w[2]}}
+                        : std::vector<std::pair<std::string, std::string>>{{w[0], w[1]}, {w[2], w[3]}};
+      for (const auto& [name, i] : images) {
+        char file[256];
+        std::snprintf(file, sizeof file, "%s_%04d.jpg", name.c_str(), std::stoi(i));
+        fs::create_directories(d / "in" / name);
+        fs::copy_file(kLfw / name / file, d / "in" / name / file, fs::copy_options::skip_existing);
+      }
+    }
+  }
+  const std::string mtcnn = " --weights " + (kShared / "mtcnn").string();
+  Run a = fk::test::run_cli("align " + (d / "in").string() + " " + (d / "crops").string() +
+                            " --template sphereface --format jpg" + mtcnn);
+  REQUIRE_MESSAGE(a.code == 0, a.out);
+  Run pack = fk::test::run_shell("/usr/bin/python3 " + fk::test::fixture_path("make_verification_bin.py") +
+                                 " --pairs " + (d / "pairs.txt").string() + " --crops " + (d / "crops").string() +
+                                 " --out " + (d / "dev.bin").string() + " --pairs-out " +
+                                 (d / "kept.txt").string() + " 2>&1");
+  REQUIRE_MESSAGE(pack.code == 0, pack.out);
+  MESSAGE(pack.out);
+
+  const std::string model = " --arch mobilefacenet --weights " +
+                            (kShared / "weights" / "mobilefacenet_casia" / "068.ckpt").string() +
+                            " --weights-key net_state_dict";
+  Run b = verify("--bin " + (d / "dev.bin").string() + model + " --json " + (d / "bin.json").string(), "--bin");
+  REQUIRE_MESSAGE(b.code == 0, b.out);
+  CHECK_MESSAGE(has(b.out, "aligned crops of the .bin"), b.out);
+  Run p = verify("--pairs " + (d / "kept.txt").string() + " --images " + (d / "crops").string() +
+                     " --aligned --flip sum --folds-mode contiguous --threshold-rule first" + model + " --json " +
+                     (d / "pairs.json").string(),
+                 "--pairs --aligned");
+  REQUIRE_MESSAGE(p.code == 0, p.out);
+  CHECK_MESSAGE(has(p.out, "aligned crops (no detection)"), p.out);
+  auto jb = read_json(d / "bin.json"), jp = read_json(d / "pairs.json");
+  // --bin takes insightface's protocol by default
+  CHECK(jb["flip"] == "sum");
+  CHECK(jb["folds_mode"] == "contiguous");
+  CHECK(jb["threshold_rule"] == "first");
+  CHECK(jb["detection"] == false);
+  CHECK(jb["bin"] == (d / "dev.bin").string());
+  CHECK(jp["detection"] == false);
+  const size_t n = jp["counts"]["pairs"].get<size_t>();
+  CHECK(n >= 280 / every - 2);  // MTCNN may miss a face: its pairs are left out of both
+  check_json_shape(jb, n, 10, "contiguous");
+  check_json_shape(jp, n, 10, "contiguous");
+  CHECK(jb["counts"]["images"] == 2 * n);  // every image of every pair, repeated ones included
+  // the same crops, the same embeddings: every pair's score, then the protocol's numbers
+  for (size_t k = 0; k < n; ++k) {
+    CHECK(jb["pairs"][k]["same"] == jp["pairs"][k]["same"]);
+    CHECK_MESSAGE(std::abs(jb["pairs"][k]["score"].get<double>() - jp["pairs"][k]["score"].get<double>()) < 1e-5,
+                  "pair ", k);
+  }
+  CHECK(jb["accuracy"]["mean"] == jp["accuracy"]["mean"]);
+  CHECK(jb["accuracy"]["std"] == jp["accuracy"]["std"]);
+  CHECK(jb["threshold"]["accuracy_all_pairs"] == jp["threshold"]["accuracy_all_pairs"]);
+  MESSAGE("lfw_dev sample as a .bin: ", n, " pairs, 10-fold accuracy ", jb["accuracy"]["mean"].get<double>(),
+          ", best accuracy ", jb["threshold"]["accuracy_all_pairs"].get<double>());
+  CHECK(jb["threshold"]["accuracy_all_pairs"].get<double>() >= 0.95);  // MobileFaceNet on lfw_dev: 99.3 %
   fs::remove_all(d);
 }
 

@@ -1,5 +1,6 @@
 // libFuzzer target: the pickle VM (data/pickle/pickle.h) and the readers built on it, on arbitrary bytes:
-// read_pickle_arrays_bytes, read_torch_bytes (legacy stream / zip; data/formats/weights_bytes.h), and the
+// read_pickle_arrays_bytes, read_torch_bytes (legacy stream / zip; data/formats/weights_bytes.h),
+// parse_verification_bin (insightface's .bin sets, data/formats/verification_bin.h), and the
 // raw VM with a persistent-id callback that hands out small storages, so tensor views (offsets, shapes,
 // strides) are materialised and checked. fk::Error is a correct rejection; a crash, leak, sanitizer report
 // or timeout is a bug.
@@ -8,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "data/formats/verification_bin.h"
 #include "data/formats/weights_bytes.h"
 #include "data/pickle/pickle.h"
 
@@ -20,6 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     read_torch_bytes(bytes, "fuzz.pt");
+  } catch (const fk::Error&) {
+  }
+  try {
+    fk::data::parse_verification_bin(bytes, "fuzz.bin");
   } catch (const fk::Error&) {
   }
   try {
