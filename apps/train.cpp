@@ -1,5 +1,5 @@
 // `facekit train --data DIR_OR_LIST --arch NAME --head arcface|cosface|sphereface|softmax|focal
-//  [--center-loss w] --epochs N --batch B --lr X [--val DIR | --val-pairs FILE] [--pretrained FILE]
+//  [--center-loss w] --epochs N --batch B --lr X [--val DIR | --val-pairs FILE] [--val-bin A.bin,B.bin] [--tensorboard DIR] [--pretrained FILE]
 //  [--freeze-backbone] --out RUN_DIR [--resume] [--device cpu|cuda|cuda:N]`: trains a backbone
 // (models/training/trainer.h; on a GPU with --device cuda) with a
 // progress bar per epoch (loss, accuracy, images/s, ETA), metrics.jsonl and curves.png in RUN_DIR,
@@ -64,6 +64,8 @@ int run_train(const TrainArgs& args) {
     std::printf("epoch %lld: lr %.3g, loss %.4f, train accuracy %.4f", (long long)m.epoch + 1, m.lr, m.train_loss,
                 m.train_accuracy);
     if (m.val_accuracy >= 0) std::printf(", %s accuracy %.4f", m.val_kind.c_str(), m.val_accuracy);
+    for (const auto& [name, acc] : m.val_bins)
+      if (acc >= 0) std::printf(", %s %.4f", name.c_str(), acc);
     std::printf(", %.1f img/s, %s (loader wait %.0f %%)%s%s\n", m.images_per_second, clock_text(m.seconds).c_str(),
                 m.seconds > 0 ? 100.0 * m.loader_wait_seconds / m.seconds : 0.0,
                 m.skipped_images ? (", " + std::to_string(m.skipped_images) + " images skipped").c_str() : "",
@@ -131,6 +133,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--val", c.val, "Validation folder with the same identities: top-1 accuracy each epoch");
   cmd->add_option("--val-pairs", c.val_pairs, "Or a pairs file (LFW pairs.txt or CSV): 10-fold verification accuracy");
   cmd->add_option("--val-images", c.val_images, "Images folder of --val-pairs (default: the pairs file's folder)");
+  cmd->add_option("--val-bin", c.val_bins,
+                  "insightface verification sets (lfw.bin,cfp_fp.bin,agedb_30.bin,...; comma-separated): each one's "
+                  "10-fold accuracy every epoch, as insightface measures it (flip-sum embeddings, contiguous folds), "
+                  "besides --val/--val-pairs; their mean picks best.pth when there is no other validation")
+      ->delimiter(',');
+  cmd->add_option("--tensorboard", c.tensorboard,
+                  "Also write TensorBoard event files to this folder: train/loss and train/lr per step, epoch/* "
+                  "(loss, accuracies, lr, images/s, validation) per epoch (`tensorboard --logdir` reads it)");
   cmd->add_option("--val-split", c.val_split, "Without --val: hold out this fraction of each identity")->capture_default_str();
   cmd->add_option("--pretrained", c.pretrained, "Initial backbone weights (entries of other shapes are skipped)");
   cmd->add_option("--pretrained-key", c.pretrained_key, "State dict nested in the pretrained file");

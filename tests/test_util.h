@@ -155,6 +155,14 @@ inline std::filesystem::path scratch(const std::string& name) {
   return d;
 }
 
+// The Python of the readers' venv (~/.cache/facekit/readers, made by scripts/install-deps.sh: packages
+// from the Python package index whose readers check facekit's files), or "" when it is absent.
+inline std::string readers_python() {
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path p = std::filesystem::path(home ? home : "") / ".cache" / "facekit" / "readers" / "bin" / "python";
+  return home && std::filesystem::exists(p) ? p.string() : "";
+}
+
 // Whether `s` contains `part` (the commands' output in the CLI tests).
 inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -36,6 +36,11 @@ struct TrainConfig {
   std::string val_pairs;   // or a pairs file (LFW or CSV): 10-fold verification accuracy
   std::string val_images;  // images folder of val_pairs (default: the pairs file's folder)
   double val_split = 0;    // without val/val_pairs: hold out this fraction of each identity
+  // insightface verification sets (lfw.bin, cfp_fp.bin, agedb_30.bin, ...): each one's 10-fold accuracy
+  // per epoch (insightface's protocol), besides the validation above; named by the file's stem
+  std::vector<std::string> val_bins;
+  // output
+  std::string tensorboard;  // folder for TensorBoard event files ("": none): per-step loss and lr, per-epoch metrics
   // model and loss
   std::string arch = "ir_50";
   std::string classifier;  // resnet50_torchvision's head layout: fc, linear or mlp (ArchOptions::head)

@@ -2,6 +2,7 @@
 #include "models/training/metrics.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -41,6 +42,12 @@ void History::add(const EpochMetrics& m) {
   val_accuracy_.push_back(m.val_accuracy), images_per_second_.push_back(m.images_per_second);
   seconds_.push_back(m.seconds), skipped_.push_back(double(m.skipped_images)), best_.push_back(m.best ? 1 : 0);
   loader_wait_.push_back(m.loader_wait_seconds);
+  for (size_t b = 0; b < bin_names_.size(); ++b) {
+    double acc = -1;
+    for (const auto& [name, value] : m.val_bins)
+      if (name == bin_names_[b]) acc = value;
+    bin_accuracy_[b].push_back(acc);
+  }
 }
 
 EpochMetrics History::at(size_t e) const {
@@ -49,6 +56,7 @@ EpochMetrics History::at(size_t e) const {
   m.val_accuracy = val_accuracy_[e], m.val_kind = val_accuracy_[e] >= 0 ? val_kind_ : "";
   m.images_per_second = images_per_second_[e], m.seconds = seconds_[e], m.loader_wait_seconds = loader_wait_[e];
   m.skipped_images = int64_t(skipped_[e]), m.best = best_[e] != 0;
+  for (size_t b = 0; b < bin_names_.size(); ++b) m.val_bins.emplace_back(bin_names_[b], bin_accuracy_[b][e]);
   return m;
 }
 
@@ -65,6 +73,11 @@ void History::save(StateDict& out, const std::string& prefix) const {
     std::copy(f[i]->begin(), f[i]->end(), t.data<double>());
     out.set(prefix + field_names()[i], t);
   }
+  for (size_t b = 0; b < bin_names_.size(); ++b) {
+    Tensor t = empty({int64_t(bin_accuracy_[b].size())}, DType::Float64);
+    std::copy(bin_accuracy_[b].begin(), bin_accuracy_[b].end(), t.data<double>());
+    out.set(prefix + "val_bin." + bin_names_[b], t);
+  }
 }
 
 void History::load(const StateDict& in, const std::string& prefix) {
@@ -79,6 +92,14 @@ void History::load(const StateDict& in, const std::string& prefix) {
     Tensor c = in.at(key).to(DType::Float64).contiguous();
     v.assign(c.data<double>(), c.data<double>() + c.numel());
   }
+  for (size_t b = 0; b < bin_names_.size(); ++b) {
+    const std::string key = prefix + "val_bin." + bin_names_[b];
+    std::vector<double>& v = bin_accuracy_[b];
+    v.assign(lr_.size(), -1.0);  // a set added on resume: not measured in the earlier epochs
+    if (!in.contains(key)) continue;
+    Tensor c = in.at(key).to(DType::Float64).contiguous();
+    std::copy(c.data<double>(), c.data<double>() + std::min<int64_t>(c.numel(), int64_t(v.size())), v.begin());
+  }
 }
 
 void History::write_files(const std::string& dir_name) const {
@@ -92,6 +113,11 @@ void History::write_files(const std::string& dir_name) const {
     j["train_accuracy"] = number(m.train_accuracy);
     j["val_accuracy"] = m.val_accuracy >= 0 ? number(m.val_accuracy) : nullptr;
     j["val_kind"] = m.val_kind.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(m.val_kind);
+    if (!m.val_bins.empty()) {  // --val-bin sets: {"lfw": 0.9917, ...}
+      nlohmann::ordered_json bins = nlohmann::ordered_json::object();
+      for (const auto& [name, acc] : m.val_bins) bins[name] = acc >= 0 ? number(acc) : nullptr;
+      j["val_bins"] = bins;
+    }
     j["images_per_second"] = number(m.images_per_second);
     j["seconds"] = number(m.seconds);
     j["loader_wait_seconds"] = number(m.loader_wait_seconds);
@@ -112,6 +138,13 @@ void History::write_files(const std::string& dir_name) const {
   std::vector<double> val = val_accuracy_;
   for (double& v : val) v = v >= 0 ? v : NAN;
   acc.push_back({"val accuracy (" + val_kind_ + ")", epochs, val, {214, 39, 40}});
+  const std::vector<data::Rgb> bin_colours = {{148, 103, 189}, {140, 86, 75}, {227, 119, 194},
+                                                           {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+  for (size_t b = 0; b < bin_names_.size(); ++b) {
+    std::vector<double> v = bin_accuracy_[b];
+    for (double& x : v) x = x >= 0 ? x : NAN;
+    acc.push_back({bin_names_[b] + " (--val-bin)", epochs, v, bin_colours[b % bin_colours.size()]});
+  }
   data::PlotOptions acc_opts = loss_opts;
   acc_opts.title = "accuracy", acc_opts.y_label = "accuracy", acc_opts.y_range = std::make_pair(0.0, 1.0);
   data::Image accuracy = data::line_plot(acc, acc_opts);

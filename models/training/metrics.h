@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensor/state_dict.h"
@@ -24,6 +25,7 @@ struct EpochMetrics {
   double train_loss = 0, train_accuracy = 0;
   double val_accuracy = -1;  // -1: no validation
   std::string val_kind;      // "classification" or "verification"
+  std::vector<std::pair<std::string, double>> val_bins;  // --val-bin sets: name, accuracy (-1: not measured)
   double images_per_second = 0, seconds = 0;
   double loader_wait_seconds = 0;  // of `seconds`, the time spent waiting for the data loader's batches
   int64_t skipped_images = 0;
@@ -34,15 +36,17 @@ struct EpochMetrics {
 // when resumed).
 class History {
  public:
-  explicit History(std::string val_kind = "") : val_kind_(std::move(val_kind)) {}
+  explicit History(std::string val_kind = "", std::vector<std::string> bin_names = {})
+      : val_kind_(std::move(val_kind)), bin_names_(std::move(bin_names)), bin_accuracy_(bin_names_.size()) {}
   void add(const EpochMetrics& m);
   size_t epochs() const { return lr_.size(); }
   EpochMetrics at(size_t epoch) const;
   std::vector<EpochMetrics> all() const;
   bool last_was_best() const { return !best_.empty() && best_.back() != 0; }
 
-  // As the checkpoint's "trainer.history.<field>" float64 vectors, and back (checkpoints of runs older
-  // than loader_wait lack it: zeros).
+  // As the checkpoint's "trainer.history.<field>" float64 vectors ("val_bin.<name>" per --val-bin set),
+  // and back (checkpoints of runs older than loader_wait lack it: zeros; a set the checkpoint has no
+  // history of: -1 for its earlier epochs).
   void save(StateDict& out, const std::string& prefix) const;
   void load(const StateDict& in, const std::string& prefix);
 
@@ -53,6 +57,8 @@ class History {
   std::vector<const std::vector<double>*> fields() const;
   std::vector<std::vector<double>*> fields();
   std::string val_kind_;
+  std::vector<std::string> bin_names_;
+  std::vector<std::vector<double>> bin_accuracy_;  // per set, per epoch
   std::vector<double> lr_, train_loss_, train_accuracy_, val_accuracy_, images_per_second_, seconds_, skipped_, best_,
       loader_wait_;
 };

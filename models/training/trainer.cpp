@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "cuda/runtime.h"
+#include "data/formats/tfevents.h"
 #include "data/loading/loader.h"
 #include "models/training/factories.h"
 #include "models/training/run_folder.h"
@@ -43,6 +45,7 @@ bool gradients_finite(optim::Optimizer& opt) {
 // The sums of one epoch so far (seconds: set when it ends).
 struct EpochTally {
   double loss_sum = 0, loader_wait = 0, seconds = 0;
+  double last_loss = 0;  // of the last step
   int64_t right = 0, seen = 0, step = 0, skipped = 0;
 };
 
@@ -68,6 +71,13 @@ class Trainer {
       if (history_.last_was_best()) folder_.write_best(to_device(model_->state_dict(), Device::cpu()), state.epochs_done);
       folder_.write_metrics(history_, state.epochs_done);
     }
+    if (!c_.tensorboard.empty()) {
+      tb_ = std::make_unique<data::EventFileWriter>(c_.tensorboard);
+      // a resumed run restarts at the first step after its last finished epoch: TensorBoard drops what a
+      // crashed process logged from there on (its steps >= this one), and this process logs them again
+      if (resumed) tb_->add_session_start(state.epochs_done * steps_per_epoch_ + 1);
+      message("TensorBoard events: " + tb_->path());
+    }
     for (int64_t epoch = state.epochs_done; epoch < c_.epochs; ++epoch) {
       const double lr = sched_->get_last_lr()[0];
       finish_epoch(state, epoch, lr, run_epoch(loader, epoch, lr));
@@ -91,8 +101,11 @@ class Trainer {
       FK_CHECK(!c_.mtcnn_weights.empty(), "train: --face-crop needs the MTCNN weights folder");
       finder_ = mtcnn_box_finder(c_.mtcnn_weights);
     }
-    val_ = make_validation(c_, all_, train_set_, make_pipeline(c_, prep_, false, finder_));
-    history_ = History(val_.kind);
+    val_ = make_validation(c_, all_, train_set_, make_pipeline(c_, prep_, false, finder_),
+                           make_pipeline(c_, prep_, false, nullptr));
+    std::vector<std::string> bin_names;
+    for (const BinValidation& b : val_.bins) bin_names.push_back(b.name);
+    history_ = History(val_.kind, bin_names);
     const int64_t num_classes = int64_t(all_->classes().size());
     FK_CHECK(num_classes >= 2, c_.data, ": found ", num_classes, " identity; training needs at least two");
 
@@ -153,6 +166,8 @@ class Trainer {
       note_skipped(loader, t);
       if (!more) break;
       step(batch, epoch, lr, t);
+      if (tb_)  // the step's loss and learning rate, at the run's global step (1-based)
+        tb_->add_scalars(epoch * steps_per_epoch_ + t.step, {{"train/loss", float(t.last_loss)}, {"train/lr", float(lr)}});
       if (cb_.on_step) {
         const double secs = seconds_since(t0);
         StepInfo s;
@@ -221,7 +236,7 @@ class Trainer {
     Tensor pred = argmax(logits.detach(), 1).to(Device::cpu()).contiguous();
     const int64_t n = batch.labels.size(0);
     for (int64_t i = 0; i < n; ++i) t.right += pred.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
-    t.loss_sum += value * double(n), t.seen += n, ++t.step, ++steps_done_;
+    t.loss_sum += value * double(n), t.seen += n, t.last_loss = value, ++t.step, ++steps_done_;
   }
 
   void note_skipped(data::DataLoader& loader, EpochTally& t) {
@@ -236,14 +251,24 @@ class Trainer {
     double val_acc = -1;
     if (!val_.kind.empty()) val_acc = validate(val_, *model_, head_.get(), kind_.classifier, c_.batch, device_, cb_.on_message);
     EpochMetrics m;
+    if (!val_.bins.empty()) {
+      const std::vector<double> acc = validate_bins(val_, *model_, c_.batch, device_, cb_.on_message);
+      for (size_t i = 0; i < acc.size(); ++i) m.val_bins.emplace_back(val_.bins[i].name, acc[i]);
+    }
     m.epoch = epoch, m.lr = lr, m.train_loss = t.loss_sum / double(t.seen);
     m.train_accuracy = double(t.right) / double(t.seen), m.val_accuracy = val_acc;
     m.images_per_second = double(t.seen) / secs, m.seconds = secs, m.loader_wait_seconds = t.loader_wait;
     m.skipped_images = t.skipped;
-    const double metric = val_acc < 0 ? -m.train_loss : val_acc;
+    // the best epoch: by the validation accuracy, else the --val-bin sets' mean accuracy, else the loss
+    double bins_sum = 0;
+    int64_t bins_used = 0;
+    for (const auto& [name, acc] : m.val_bins)
+      if (acc >= 0) bins_sum += acc, ++bins_used;
+    const double metric = val_acc >= 0 ? val_acc : bins_used > 0 ? bins_sum / double(bins_used) : -m.train_loss;
     m.best = metric > state.best_metric;
     if (m.best) state.best_metric = metric;
     history_.add(m);
+    if (tb_) log_epoch(m, epoch);
     sched_->step();
 
     state.epochs_done = epoch + 1;
@@ -251,6 +276,18 @@ class Trainer {
     if (m.best) folder_.write_best(model_cpu, epoch + 1);
     folder_.write_metrics(history_, epoch + 1);
     if (cb_.on_epoch) cb_.on_epoch(history_.at(history_.epochs() - 1));
+  }
+
+  // The epoch's metrics as TensorBoard scalars, at the global step that ends the epoch.
+  void log_epoch(const EpochMetrics& m, int64_t epoch) {
+    std::vector<std::pair<std::string, float>> s = {{"epoch/train_loss", float(m.train_loss)},
+                                                    {"epoch/train_accuracy", float(m.train_accuracy)},
+                                                    {"epoch/lr", float(m.lr)},
+                                                    {"epoch/images_per_second", float(m.images_per_second)}};
+    if (m.val_accuracy >= 0) s.emplace_back("epoch/val_accuracy", float(m.val_accuracy));
+    for (const auto& [name, acc] : m.val_bins)
+      if (acc >= 0) s.emplace_back("epoch/val_bin/" + name, float(acc));
+    tb_->add_scalars((epoch + 1) * steps_per_epoch_, s);
   }
 
   TrainConfig c_;
@@ -262,6 +299,7 @@ class Trainer {
   FacePreprocess prep_;
   data::BoxFinder finder_;
   Validation val_;
+  std::unique_ptr<data::EventFileWriter> tb_;  // --tensorboard
   History history_;
   std::shared_ptr<Model> model_;
   ModelKind kind_;

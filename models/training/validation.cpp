@@ -1,12 +1,14 @@
 // Validation of a training run (see validation.h).
 #include "models/training/validation.h"
 
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "data/image/image.h"
+#include "models/recognition/face_embedder.h"
 #include "models/recognition/scores.h"
 #include "tensor/error.h"
 #include "tensor/reduce.h"
@@ -44,9 +46,21 @@ Tensor model_outputs(Model& model, const std::vector<std::string>& paths, const 
 }  // namespace
 
 Validation make_validation(const TrainConfig& c, const std::shared_ptr<data::Dataset>& all,
-                           std::shared_ptr<const data::Dataset>& train_set, data::Pipeline pipeline) {
+                           std::shared_ptr<const data::Dataset>& train_set, data::Pipeline pipeline,
+                           data::Pipeline bin_pipeline) {
   Validation val;
   val.pipeline = std::move(pipeline);
+  val.bin_pipeline = std::move(bin_pipeline);
+  std::set<std::string> names;
+  for (const std::string& path : c.val_bins) {
+    BinValidation b;
+    b.name = std::filesystem::path(path).stem().string(), b.path = path;
+    FK_CHECK(names.insert(b.name).second, "train: two --val-bin sets are named '", b.name, "' (", path,
+             "): give files with different names");
+    b.set = std::make_shared<const data::VerificationBin>(data::read_verification_bin(path));
+    FK_CHECK(b.set->pairs() >= 10, path, ": ", b.set->pairs(), " pairs, fewer than the 10 folds");
+    val.bins.push_back(std::move(b));
+  }
   if (!c.val.empty()) {
     auto v = data::open_dataset(c.val);
     FK_CHECK(v->classes() == all->classes(), c.val, ": its identities differ from those of ", c.data,
@@ -109,6 +123,57 @@ double validate(const Validation& v, Model& model, Module* head, bool classifier
   VerificationOptions opts;
   opts.threshold_rule = "middle";  // as `facekit verify`
   return evaluate_verification(scores, same, opts).accuracy_mean;
+}
+
+std::vector<double> validate_bins(const Validation& v, Model& model, int64_t batch, Device device,
+                                  const std::function<void(const std::string&)>& message) {
+  model.eval();
+  autograd::NoGrad no_grad;
+  std::vector<double> out;
+  data::Rng rng(0);
+  for (const BinValidation& b : v.bins) {
+    // embeddings of each image and its mirror image, summed (insightface's verification.py), in batches
+    // of `batch` images; undecodable images get no row
+    const data::VerificationBin& set = *b.set;
+    std::vector<int64_t> row(set.images.size(), -1);
+    std::vector<Tensor> parts, xs, mirrored;
+    int64_t rows = 0;
+    auto flush = [&]() {
+      if (xs.empty()) return;
+      Tensor e = ops::add(flatten(model.forward(stack(xs, 0).to(device)), 1),
+                          flatten(model.forward(stack(mirrored, 0).to(device)), 1));
+      parts.push_back(e.to(Device::cpu()));
+      xs.clear(), mirrored.clear();
+    };
+    for (size_t i = 0; i < set.images.size(); ++i) {
+      try {
+        data::Image img = data::decode_image(set.images[i], b.path + " image " + std::to_string(i));
+        xs.push_back(v.bin_pipeline(img, rng));
+        mirrored.push_back(v.bin_pipeline(mirror(img), rng));
+        row[i] = rows++;
+      } catch (const std::exception& e) {
+        if (message) message(std::string("validation image skipped: ") + e.what());
+      }
+      if (int64_t(xs.size()) == batch) flush();
+    }
+    flush();
+    std::vector<int64_t> rows1, rows2;
+    std::vector<bool> same;
+    for (int64_t k = 0; k < set.pairs(); ++k) {
+      const int64_t r1 = row[size_t(2 * k)], r2 = row[size_t(2 * k + 1)];
+      if (r1 < 0 || r2 < 0) continue;
+      rows1.push_back(r1), rows2.push_back(r2), same.push_back(set.same[size_t(k)]);
+    }
+    if (rows1.size() < 10) {
+      out.push_back(-1);
+      continue;
+    }
+    const std::vector<double> scores = pair_cosines(normalize(cat(parts, 0), 1), rows1, rows2);
+    VerificationOptions opts;
+    opts.folds_mode = "contiguous", opts.threshold_rule = "first";  // insightface's KFold and argmax
+    out.push_back(evaluate_verification(scores, same, opts).accuracy_mean);
+  }
+  return out;
 }
 
 }  // namespace fk::models

@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "data/image/image.h"
 #include "data/formats/files.h"
 #include "data/formats/npy.h"
 #include "data/loading/synthetic_faces.h"
+#include "data/formats/tfevents.h"
 #include "data/formats/weights.h"
 #include "tensor/finite.h"
 #include "test_util.h"
@@ -38,6 +40,22 @@ fs::path synthetic(const fs::path& dir, int64_t identities, int64_t images) {
   return dir;
 }
 
+// An insightface verification set as Python 2 pickled it (protocol 2: BINSTRING images, NEWTRUE /
+// NEWFALSE flags, APPENDS; tests/fixtures/make_verification_bin.py writes the same layout).
+std::string python2_bin(const std::vector<std::string>& images, const std::vector<bool>& same) {
+  std::string out = "\x80\x02](";
+  for (const std::string& img : images) {
+    const uint32_t n = uint32_t(img.size());
+    out += 'T';
+    for (int b = 0; b < 4; ++b) out += char((n >> (8 * b)) & 0xff);
+    out += img;
+  }
+  out += "e](";
+  for (bool s : same) out += s ? '\x88' : '\x89';
+  out += "e\x86.";
+  return out;
+}
+
 std::vector<nlohmann::json> read_metrics(const fs::path& run) {
   std::vector<nlohmann::json> out;
   std::ifstream f(run / "metrics.jsonl");
@@ -51,7 +69,7 @@ TEST_CASE("train: --help names the options of the issue") {
   CliRun r = fk::test::run_cli("train --help");
   CHECK_MESSAGE(r.code == 0, r.out);
   for (const char* opt : {"--data", "--arch", "--head", "arcface", "cosface", "sphereface", "softmax", "focal",
-                          "--center-loss", "--epochs", "--batch", "--lr", "--val", "--val-pairs", "--pretrained",
+                          "--center-loss", "--epochs", "--batch", "--lr", "--val", "--val-pairs", "--val-bin", "--tensorboard", "--pretrained",
                           "--freeze-backbone", "--out", "--resume", "--device", "--max-bad"})
     CHECK_MESSAGE(has(r.out, opt), opt);
 }
@@ -230,6 +248,154 @@ TEST_CASE("train: every head, center loss, Adam, cosine warm-up and verification
     fk::StateDict ck = fk::data::read_torch((run / "last.pth").string());
     CHECK(ck.contains("head_state_dict.head.weight"));
     if (c.flags.find("--center-loss") != std::string::npos) CHECK(ck.contains("head_state_dict.center.centers"));
+  }
+  fs::remove_all(d);
+}
+
+TEST_CASE("train: --val-bin sets are measured every epoch, logged, plotted, and kept on resume") {
+  fs::path d = scratch("train_val_bin");
+  fs::path data = synthetic(d / "faces", 3, 8);  // 6 training, 2 validation images each
+  // two sets of pairs over the 24 images (PNG bytes: the crops need not be JPEG)
+  auto image = [&](int a) {
+    char p[64];
+    std::snprintf(p, sizeof p, "%s/id_%02d/%03d.png", a % 8 < 6 ? "train" : "val", a / 8, a % 8);
+    return fk::data::read_file((data / p).string());
+  };
+  for (const char* name : {"set_a", "set_b"}) {
+    std::vector<std::string> images;
+    std::vector<bool> same;
+    for (int k = 0; k < 12; ++k) {  // 6 same pairs, 6 different, interleaved
+      const int a = (k * 5 + (name[4] == 'b')) % 24, b = k % 2 == 0 ? (a / 8) * 8 + (a + 3) % 8 : (a + 8) % 24;
+      images.push_back(image(a)), images.push_back(image(b)), same.push_back(a / 8 == b / 8);
+    }
+    fk::data::write_file_atomic((d / (std::string(name) + ".bin")).string(), python2_bin(images, same));
+  }
+  const std::string bins = " --val-bin " + (d / "set_a.bin").string() + "," + (d / "set_b.bin").string();
+  const std::string base = "train --data " + (data / "train").string() + " --arch ir_small --batch 6 --lr 0.05 --out " +
+                           (d / "run").string() + bins;
+  // crashed in epoch 3, after two finished epochs
+  CliRun r = fk::test::run_cli(base + " --epochs 3 --abort-after-steps 7");
+  REQUIRE_MESSAGE(r.code == 137, r.out);
+  CHECK_MESSAGE(has(r.out, ", set_a 0."), r.out);
+  CHECK_MESSAGE(has(r.out, ", set_b "), r.out);
+  auto m = read_metrics(d / "run");
+  REQUIRE(m.size() == 2);
+  for (const auto& e : m) {
+    CHECK(e["val_accuracy"].is_null());
+    for (const char* name : {"set_a", "set_b"}) {
+      CAPTURE(name);
+      REQUIRE(e["val_bins"][name].is_number());
+      CHECK(e["val_bins"][name].get<double>() >= 0);
+      CHECK(e["val_bins"][name].get<double>() <= 1);
+    }
+  }
+  CHECK(m[0]["best"] == true);  // the first epoch is always the best so far
+  fk::StateDict ck = fk::data::read_torch((d / "run" / "last.pth").string());
+  bool kept = false;
+  for (const auto& [key, t] : ck.items()) kept |= key.size() > 17 && key.substr(key.size() - 17) == "history.val_bin.a";
+  CHECK_FALSE(kept);  // named by the file's stem
+  for (const auto& [key, t] : ck.items()) kept |= key.find("history.val_bin.set_b") != std::string::npos;
+  CHECK(kept);
+  fk::data::Image curves = fk::data::read_image((d / "run" / "curves.png").string());
+  CHECK(curves.width == 640);
+  // resumed: the first two epochs' values come back from the checkpoint
+  CliRun resumed = fk::test::run_cli(base + " --epochs 3 --resume");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.out);
+  auto m3 = read_metrics(d / "run");
+  REQUIRE(m3.size() == 3);
+  CHECK(m3[0]["val_bins"] == m[0]["val_bins"]);
+  CHECK(m3[1]["val_bins"] == m[1]["val_bins"]);
+  CHECK(m3[2]["val_bins"]["set_a"].is_number());
+  // one-line errors: a set that cannot be read, two sets with one name
+  CliRun missing = fk::test::run_cli("train --data " + (data / "train").string() + " --arch ir_small --epochs 1 --out " +
+                                     (d / "run2").string() + " --val-bin " + (d / "nope.bin").string());
+  CHECK(missing.code == 1);
+  CHECK_MESSAGE(has(missing.out, "facekit: " + (d / "nope.bin").string() + ": cannot open"), missing.out);
+  fs::create_directories(d / "other");
+  fs::copy_file(d / "set_a.bin", d / "other" / "set_a.bin");
+  CliRun twice = fk::test::run_cli("train --data " + (data / "train").string() + " --arch ir_small --epochs 1 --out " +
+                                   (d / "run3").string() + " --val-bin " + (d / "set_a.bin").string() + "," +
+                                   (d / "other" / "set_a.bin").string());
+  CHECK(twice.code == 1);
+  CHECK_MESSAGE(has(twice.out, "two --val-bin sets are named 'set_a'"), twice.out);
+  fs::remove_all(d);
+}
+
+TEST_CASE("train: --tensorboard logs every scalar at every step, read back by TensorBoard's own reader") {
+  fs::path d = scratch("train_tensorboard");
+  fs::path data = synthetic(d / "faces", 3, 8);  // 6 training images each: 3 steps of 6 per epoch
+  const std::string base = "train --data " + (data / "train").string() + " --arch ir_small --batch 6 --lr 0.05 --val " +
+                           (data / "val").string() + " --out " + (d / "run").string() + " --tensorboard " +
+                           (d / "tb").string();
+  // crashed after the first step of epoch 4 (step 10), then resumed
+  CliRun r = fk::test::run_cli(base + " --epochs 4 --abort-after-steps 10");
+  REQUIRE_MESSAGE(r.code == 137, r.out);
+  CHECK_MESSAGE(has(r.out, "TensorBoard events: " + (d / "tb").string() + "/events.out.tfevents."), r.out);
+  const auto m = read_metrics(d / "run");
+  REQUIRE(m.size() == 3);
+  // facekit's own reader: the version event, a loss and lr per step 1..10, the epoch metrics at 3, 6, 9
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(d / "tb")) files.push_back(f.path());
+  REQUIRE(files.size() == 1);
+  const auto events = fk::data::read_event_file(files[0].string());
+  REQUIRE(events.size() == 1 + 10 + 3);
+  CHECK(events[0].file_version == "brain.Event:2");
+  for (int64_t s = 1; s <= 10; ++s) {
+    const auto& e = events[size_t(s + (s - 1) / 3)];  // after each epoch's 3 steps comes its epoch event
+    CHECK(e.step == s);
+    REQUIRE(e.scalars.size() == 2);
+    CHECK(e.scalars[0].first == "train/loss");
+    CHECK(std::isfinite(e.scalars[0].second));
+    if (s <= 9)
+      CHECK(e.scalars[1] == std::pair<std::string, float>{"train/lr", float(m[size_t((s - 1) / 3)]["lr"].get<double>())});
+  }
+  for (size_t ep = 0; ep < 3; ++ep) {
+    const auto& e = events[4 * (ep + 1)];
+    CHECK(e.step == int64_t(3 * (ep + 1)));
+    std::map<std::string, float> got(e.scalars.begin(), e.scalars.end());
+    CHECK(got.at("epoch/train_loss") == float(m[ep]["train_loss"].get<double>()));
+    CHECK(got.at("epoch/train_accuracy") == float(m[ep]["train_accuracy"].get<double>()));
+    CHECK(got.at("epoch/val_accuracy") == float(m[ep]["val_accuracy"].get<double>()));
+    CHECK(got.at("epoch/images_per_second") == float(m[ep]["images_per_second"].get<double>()));
+  }
+  // the resumed process writes a second file that starts with a session start at step 10: TensorBoard
+  // drops the crashed process's step 10 and keeps the one logged again
+  CliRun resumed = fk::test::run_cli(base + " --epochs 4 --resume");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.out);
+  const auto m4 = read_metrics(d / "run");
+  REQUIRE(m4.size() == 4);
+  files.clear();
+  for (const auto& f : fs::directory_iterator(d / "tb")) files.push_back(f.path());
+  REQUIRE(files.size() == 2);
+  std::sort(files.begin(), files.end());
+  const fs::path second = fk::data::read_event_file(files[0].string()).size() == 14 ? files[1] : files[0];
+  const auto events2 = fk::data::read_event_file(second.string());
+  REQUIRE(events2.size() >= 2);
+  CHECK(events2[1].session_start);
+  CHECK(events2[1].step == 10);
+
+  // TensorBoard's reader (tensorboard from the Python package index, in the readers' venv)
+  const std::string python = fk::test::readers_python();
+  if (python.empty()) {
+    FK_SKIP("the readers' venv (~/.cache/facekit/readers, scripts/install-deps.sh) is absent: TensorBoard's reader "
+            "not run (facekit's own reader checked the events)");
+  }
+  CliRun py = fk::test::run_shell(python + " " + fk::test::fixture_path("read_tfevents.py") + " " +
+                                  (d / "tb").string() + " 2>" + (d / "stderr.txt").string());
+  REQUIRE_MESSAGE(py.code == 0, py.out, fk::data::read_file((d / "stderr.txt").string()));
+  const auto tb = nlohmann::json::parse(py.out);
+  REQUIRE_MESSAGE(tb.contains("train/loss"), py.out);
+  REQUIRE(tb["train/loss"].size() == 12);  // steps 1..12, each once
+  for (size_t i = 0; i < 12; ++i) CHECK(tb["train/loss"][i][0] == i + 1);
+  for (const char* tag : {"epoch/train_loss", "epoch/train_accuracy", "epoch/val_accuracy", "epoch/lr",
+                          "epoch/images_per_second"}) {
+    CAPTURE(tag);
+    REQUIRE(tb[tag].size() == 4);
+    const std::string key = std::string(tag).substr(6);
+    for (size_t ep = 0; ep < 4; ++ep) {
+      CHECK(tb[tag][ep][0] == 3 * (ep + 1));
+      CHECK(tb[tag][ep][1].get<double>() == double(float(m4[ep][key].get<double>())));
+    }
   }
   fs::remove_all(d);
 }
