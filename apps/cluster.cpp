@@ -4,7 +4,7 @@
 // AgglomerativeClustering with a distance threshold) and the largest cluster is kept (ties: the cluster
 // holding the identity's first image): kept images are copied to OUT/<identity>/<file>, the others to
 // the --rejected folder when given. An identity with one image is copied unchanged.
-// Input: a gallery (.npz from `facekit embed`: labels and image paths come from it), or a
+// Input: a gallery (.npz or .h5 from `facekit embed`: labels and image paths come from it), or a
 // folder-per-identity tree, embedded here like `facekit embed` does (--arch, --weights required; the
 // largest face of each image); there, images without a face are rejected ("no face"), and unreadable
 // ones too ("unreadable", exit code 1). Copies go to a temporary name first and are renamed into place;
@@ -249,7 +249,7 @@ void add_cluster_command(CLI::App& app) {
       "cluster", "Clean a folder-per-identity dataset: per identity keep the largest cluster of face embeddings");
   auto args = std::make_shared<ClusterArgs>();
   cmd->add_option("input", args->input,
-                  "A gallery from `facekit embed` (.npz), or a folder with one sub-folder of images per identity")
+                  "A gallery from `facekit embed` (.npz or .h5), or a folder with one sub-folder of images per identity")
       ->required();
   cmd->add_option("--clean", args->clean, "Folder receiving the kept images as <identity>/<file>")->required();
   cmd->add_option("--rejected", args->rejected, "Folder receiving the rejected images as <identity>/<file>");

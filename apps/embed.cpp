@@ -1,4 +1,4 @@
-// `facekit embed DIR --arch A --weights W --out GALLERY.npz [--flip none|concat|sum] [--template T]`:
+// `facekit embed DIR --arch A --weights W --out GALLERY.npz|GALLERY.h5 [--format npz|h5] [--flip none|concat|sum] [--template T]`:
 // a gallery of face embeddings from a folder-per-identity tree (models/recognition/gallery.h). Each image: read,
 // MTCNN, the largest face cropped the way the architecture wants it (models/recognition/face_embedder.h), then
 // embedded in batches. The label of an image is the first folder of its path below DIR (an image
@@ -6,6 +6,8 @@
 // is held at a time, so memory stays flat however many images there are. Images without a face and
 // unreadable files are listed and skipped; unreadable ones make the exit code 1 (the gallery is still
 // written). With --no-detect the images are taken as already-cropped faces (resized to the input).
+// The gallery's format follows --out's extension (.h5 / .hdf5: HDF5 with egcode's per-person groups
+// beside facekit's datasets, gallery.h; else .npz); --format h5|npz says it explicitly and must agree.
 // Tests: tests/apps/test_embed.cpp.
 #include <chrono>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "apps/commands.h"
 #include "apps/face_inputs.h"
 #include "apps/progress.h"
+#include "data/formats/h5.h"
 #include "data/image/image.h"
 #include "models/recognition/face_embedder.h"
 #include "models/recognition/gallery.h"
@@ -26,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EmbedArgs {
-  std::string dir, out;
+  std::string dir, out, format;
   models::EmbedderOptions embedder;
   bool no_detect = false;
   DetectorFlags detector;
@@ -102,7 +105,7 @@ int run_embed(const EmbedArgs& args) {
 
 void add_embed_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "embed", "Embed the largest face of every image of a folder-per-identity tree into a gallery (.npz)");
+      "embed", "Embed the largest face of every image of a folder-per-identity tree into a gallery (.npz or .h5)");
   auto args = std::make_shared<EmbedArgs>();
   cmd->add_option("dir", args->dir, "Folder with one sub-folder of images per identity")->required();
   cmd->add_option("--arch", args->embedder.arch, "Recognition architecture (see `facekit run --help`)")->required();
@@ -110,7 +113,12 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--weights-key", args->embedder.weights_key,
                   "State dict nested in a training checkpoint, e.g. net_state_dict");
   add_allow_nonfinite_flag(cmd, args->embedder.allow_nonfinite);
-  cmd->add_option("--out", args->out, "Gallery file to write (.npz, replaced atomically)")->required();
+  cmd->add_option("--out", args->out,
+                  "Gallery file to write, replaced atomically: .npz (numpy), or .h5 (HDF5: h5py reads it; egcode's "
+                  "per-person mean embeddings beside facekit's datasets)")
+      ->required();
+  cmd->add_option("--format", args->format, "npz or h5; by default --out's extension says (.h5/.hdf5, else npz)")
+      ->check(CLI::IsMember({"npz", "h5"}));
   cmd->add_option("--flip", args->embedder.flip,
                   "Also embed the mirror image: concat (f(x) ++ f(mirror x), MobileFaceNet's feature) or sum "
                   "(insightface's)")
@@ -123,7 +131,12 @@ void add_embed_command(CLI::App& app) {
       ->check(CLI::Range(1, 4096));
   cmd->add_flag("--no-detect", args->no_detect, "The images are already face crops: no detection, just resize");
   add_detector_flags(cmd, args->detector, "--mtcnn-weights");
-  on_run(cmd, [args]() { return run_embed(*args); });
+  on_run(cmd, [args]() {
+    if (!args->format.empty())
+      FK_CHECK((args->format == "h5") == data::is_h5_path(args->out), "embed: --format ", args->format, " but --out ",
+               args->out, (args->format == "h5" ? " does not end in .h5" : " ends in .h5"));
+    return run_embed(*args);
+  });
 }
 
 }  // namespace fk::apps

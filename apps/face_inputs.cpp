@@ -117,7 +117,7 @@ data::Image read_input(const ImageFile& file) {
 }
 
 void add_gallery_flags(CLI::App* cmd, GalleryFlags& flags) {
-  cmd->add_option("--gallery", flags.gallery, "Gallery made by `facekit embed` (.npz)")->required();
+  cmd->add_option("--gallery", flags.gallery, "Gallery made by `facekit embed` (.npz or .h5)")->required();
   cmd->add_option("--weights", flags.weights,
                   "The recognition weights the gallery was made with (checked against its SHA-256)")
       ->required();

@@ -7,7 +7,7 @@
 # (or in /usr/local/cuda/bin) CMake builds the CUDA backend too.
 # Also makes the readers' venv, ~/.cache/facekit/readers: the Python packages from the package index
 # whose readers the tests check facekit's files with (tensorboard's event reader for `train
-# --tensorboard`); tests that need it report *skipped* without it.
+# --tensorboard`, h5py for `.h5` galleries); tests that need it report *skipped* without it.
 set -euo pipefail
 
 SUDO=""
@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(
   build-essential cmake pkg-config git
-  libeigen3-dev libopenblas-openmp-dev libstb-dev libjpeg62-turbo-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  libeigen3-dev libopenblas-openmp-dev libstb-dev libjpeg62-turbo-dev doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libhdf5-dev
   python3 python3-numpy python3-venv
   curl ca-certificates unzip  # scripts/fetch-weights.sh: the MTCNN weights inside facenet-pytorch's wheel
   python3-skimage             # ships astronaut.png, the photo the README's main command runs on
@@ -31,8 +31,8 @@ $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "facekit dependencies installed: ${packages[*]}"
 
 readers="$HOME/.cache/facekit/readers"
-if [ ! -x "$readers/bin/python" ] || ! "$readers/bin/python" -c "import tensorboard" 2>/dev/null; then
+if [ ! -x "$readers/bin/python" ] || ! "$readers/bin/python" -c "import tensorboard, h5py" 2>/dev/null; then
   /usr/bin/python3 -m venv "$readers"  # Debian's Python (python3-venv)
-  "$readers/bin/pip" install -q --disable-pip-version-check tensorboard
+  "$readers/bin/pip" install -q --disable-pip-version-check tensorboard h5py
 fi
 echo "readers' venv: $readers (tensorboard $("$readers/bin/python" -c 'import tensorboard; print(tensorboard.__version__)'))"

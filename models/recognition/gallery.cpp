@@ -1,5 +1,5 @@
-// Gallery .npz files (see gallery.h): numeric members through encode_npy/parse_npy, names and
-// metadata as numpy '<U' string arrays.
+// Gallery files (see gallery.h): .npz, numeric members through encode_npy/parse_npy, names and
+// metadata as numpy '<U' string arrays; .h5 through data/formats/h5.h.
 #include "models/recognition/gallery.h"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "autograd/ops.h"
 #include "data/formats/files.h"
+#include "data/formats/h5.h"
 #include "data/formats/npy.h"
 #include "data/formats/zip.h"
 #include "tensor/creation.h"
@@ -25,6 +26,64 @@ std::vector<std::pair<const char*, std::string GalleryMeta::*>> meta_fields() {
           {"crop", &GalleryMeta::crop},
           {"preprocessing", &GalleryMeta::preprocessing},
           {"flip", &GalleryMeta::flip}};
+}
+
+// The checks both formats share once the members are read.
+void check_loaded(const Gallery& g, const std::string& path, bool allow_nonfinite) {
+  FK_CHECK(g.embeddings.dtype() == DType::Float32 && g.embeddings.dim() == 2, path,
+           ": embeddings should be float32 (N, D), are ", dtype_name(g.embeddings.dtype()),
+           shape_str(g.embeddings.shape()));
+  FK_CHECK(g.embeddings.size(0) == g.size() && g.paths.size() == g.labels.size(), path, ": ",
+           g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
+  if (!allow_nonfinite) {
+    const NonFinite bad = count_nonfinite(g.embeddings);
+    FK_CHECK(bad.count == 0, path, ": ", nonfinite_text(bad.count), " in the embeddings, the first in the row of '",
+             g.paths[size_t(bad.first / std::max<int64_t>(1, g.embeddings.size(1)))],
+             "'; --allow-nonfinite uses the gallery anyway");
+  }
+}
+
+const char* const kH5Members[] = {"embeddings", "labels", "paths"};
+
+void save_gallery_h5(const std::string& path, const Gallery& g) {
+  data::H5Writer w(path);
+  const Tensor e = g.embeddings.to(DType::Float32).contiguous();
+  w.dataset("embeddings", e);
+  w.strings("labels", g.labels);
+  w.strings("paths", g.paths);
+  for (const auto& [name, field] : meta_fields()) w.attribute(name, g.meta.*field);
+  // egcode's layout beside them: a group per identity holding `embedding`, the mean of its
+  // (normalised) embeddings, float64, not normalised again
+  const int64_t D = e.size(1);
+  for (const std::string& id : g.identities()) {
+    for (const char* m : kH5Members)
+      FK_CHECK(id != m, path, ": an identity named '", id, "' would clash with the '", m,
+               "' dataset of the .h5 layout; rename its folder or write an .npz gallery");
+    Tensor mean = zeros({D}, DType::Float64);
+    int64_t n = 0;
+    for (int64_t r = 0; r < g.size(); ++r) {
+      if (g.labels[size_t(r)] != id) continue;
+      for (int64_t k = 0; k < D; ++k) mean.data<double>()[k] += double(e.data<float>()[r * D + k]);
+      ++n;
+    }
+    for (int64_t k = 0; k < D; ++k) mean.data<double>()[k] /= double(n);
+    w.dataset(id + "/embedding", mean);
+  }
+  w.close();
+}
+
+Gallery load_gallery_h5(const std::string& path, bool allow_nonfinite) {
+  data::H5Reader r(path);
+  FK_CHECK(r.has_dataset("embeddings"), path,
+           ": not a facekit gallery (no 'embeddings' dataset). A gallery of egcode's export_embeddings.py (a group "
+           "per person) does not record the model, crop and flip that made it; make one with `facekit embed`");
+  Gallery g;
+  g.embeddings = r.dataset("embeddings");
+  g.labels = r.strings("labels");
+  g.paths = r.strings("paths");
+  for (const auto& [name, field] : meta_fields()) g.meta.*field = r.attribute(name);
+  check_loaded(g, path, allow_nonfinite);
+  return g;
 }
 
 }  // namespace
@@ -49,6 +108,7 @@ void save_gallery(const std::string& path, const Gallery& g) {
                g.paths.size() == g.labels.size(),
            path, ": gallery sizes disagree (", g.labels.size(), " labels, ", g.paths.size(), " paths, embeddings ",
            g.embeddings.defined() ? shape_str(g.embeddings.shape()) : std::string("undefined"), ")");
+  if (data::is_h5_path(path)) return save_gallery_h5(path, g);
   data::ZipWriter zip;
   zip.add("embeddings.npy", data::encode_npy(g.embeddings.to(DType::Float32)));
   zip.add("labels.npy", data::encode_npy_strings(g.labels));
@@ -59,6 +119,7 @@ void save_gallery(const std::string& path, const Gallery& g) {
 }
 
 Gallery load_gallery(const std::string& path, bool allow_nonfinite) {
+  if (data::is_h5_path(path)) return load_gallery_h5(path, allow_nonfinite);
   data::ZipReader zip = data::ZipReader::open(path);
   auto member = [&](const std::string& name) {
     FK_CHECK(zip.contains(name + ".npy"), path, ": not a facekit gallery (no '", name,
@@ -77,17 +138,7 @@ Gallery load_gallery(const std::string& path, bool allow_nonfinite) {
     FK_CHECK(v.size() == 1, path, ": member '", name, "' should hold one string, holds ", v.size());
     g.meta.*field = v[0];
   }
-  FK_CHECK(g.embeddings.dtype() == DType::Float32 && g.embeddings.dim() == 2, path,
-           ": embeddings should be float32 (N, D), are ", dtype_name(g.embeddings.dtype()),
-           shape_str(g.embeddings.shape()));
-  FK_CHECK(g.embeddings.size(0) == g.size() && g.paths.size() == g.labels.size(), path, ": ",
-           g.embeddings.size(0), " embeddings but ", g.labels.size(), " labels and ", g.paths.size(), " paths");
-  if (!allow_nonfinite) {
-    const NonFinite bad = count_nonfinite(g.embeddings);
-    FK_CHECK(bad.count == 0, path, ": ", nonfinite_text(bad.count), " in the embeddings, the first in the row of '",
-             g.paths[size_t(bad.first / std::max<int64_t>(1, g.embeddings.size(1)))],
-             "'; --allow-nonfinite uses the gallery anyway");
-  }
+  check_loaded(g, path, allow_nonfinite);
   return g;
 }
 

@@ -6,7 +6,11 @@
 //   arch, weights_sha256, crop, preprocessing, flip   '<U' 0-d: how the embeddings were made
 // A query embedded with another architecture, other weights, another crop or normalisation, or
 // another flip mode is not comparable: check_compatible refuses it, naming what differs.
-// Tests: tests/models/recognition/test_gallery.cpp.
+// A path ending in .h5 / .hdf5 gets an HDF5 file instead (data/formats/h5.h), as h5py reads it: the
+// datasets embeddings (float32), labels and paths (UTF-8 strings), the metadata as string attributes of
+// the root, and, beside them, egcode's layout (export_embeddings.py): a group per identity holding
+// `embedding`, the float64 mean of its normalised embeddings (not normalised again).
+// Tests: tests/models/recognition/test_gallery.cpp, tests/apps/test_embed.cpp (h5py reads the .h5).
 #pragma once
 
 #include <string>

@@ -2,7 +2,8 @@
 // ../shared/data/mtcnn, MobileFaceNet 068.ckpt; skipped with a message when absent): the gallery's
 // contents and metadata, labels from the identity folders, images without a face and unreadable files
 // listed while the rest is embedded, and flat memory on a folder of 1,000 faces (peak RSS of the
-// process for 1,000 images against 100).
+// process for 1,000 images against 100); the .h5 gallery: what the .npz holds, read by h5py
+// (tests/fixtures/check_h5_gallery.py), and identify answering the same with either.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -15,6 +16,9 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "data/formats/h5.h"
 #include "data/image/image.h"
 #include "models/recognition/gallery.h"
 #include "test_util.h"
@@ -103,7 +107,7 @@ Measured run_measured(const std::vector<std::string>& args) {
 TEST_CASE("embed: --help names the options") {
   CliRun r = fk::test::run_cli("embed --help");
   CHECK_MESSAGE(r.code == 0, r.out);
-  for (const char* opt : {"--arch", "--weights", "--weights-key", "--out", "--flip", "--template", "--no-detect",
+  for (const char* opt : {"--arch", "--weights", "--weights-key", "--out", "--format", ".h5", "--flip", "--template", "--no-detect",
                           "--mtcnn-weights", "--batch"})
     CHECK_MESSAGE(has(r.out, opt), opt);
 }
@@ -153,6 +157,75 @@ TEST_CASE("embed: a gallery of the face_recognition people, faceless and broken 
   CHECK(bad.code == 1);
   CHECK_MESSAGE(has(bad.out, "missing: not a folder"), bad.out);
   CHECK(fk::models::load_gallery(out.string()).size() == 9);
+  fs::remove_all(d);
+}
+
+TEST_CASE("embed: an .h5 gallery holds what the .npz holds, h5py reads it, identify answers the same") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data (MobileFaceNet weights, MTCNN weights, faces) is absent");
+  }
+  fs::path d = scratch("embed_h5");
+  const fs::path tree = kShared / "faces" / "face_recognition" / "knn_examples" / "train";
+  const std::string common = "embed " + tree.string() + kModel + kMtcnn + " --flip concat --out ";
+  CliRun npz = fk::test::run_cli(common + (d / "g.npz").string());
+  REQUIRE_MESSAGE(npz.code == 0, npz.out);
+  CliRun h5 = fk::test::run_cli(common + (d / "g.h5").string() + " --format h5");
+  REQUIRE_MESSAGE(h5.code == 0, h5.out);
+  const fk::models::Gallery a = fk::models::load_gallery((d / "g.npz").string());
+  const fk::models::Gallery b = fk::models::load_gallery((d / "g.h5").string());
+  CHECK_CLOSE(b.embeddings, a.embeddings, 0, 0, "embeddings");
+  CHECK(b.labels == a.labels);
+  CHECK(b.paths == a.paths);
+  CHECK(b.meta == a.meta);
+  // egcode's groups: one per person
+  CHECK(fk::data::H5Reader((d / "g.h5").string()).members().size() == 3 + a.identities().size());
+
+  // identify with either gallery: the same names and scores
+  const fs::path photo = kShared / "faces" / "face_recognition" / "knn_examples" / "test" / "obama_and_biden.jpg";
+  auto identify = [&](const std::string& gallery, const std::string& json) {
+    CliRun r = fk::test::run_cli("identify " + photo.string() + " --gallery " + gallery + " --weights " + kCkpt +
+                                 " --weights-key net_state_dict" + kMtcnn + " --json " + json);
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    std::ifstream f(json);
+    return nlohmann::json::parse(f)["photos"];
+  };
+  const auto with_npz = identify((d / "g.npz").string(), (d / "npz.json").string());
+  const auto with_h5 = identify((d / "g.h5").string(), (d / "h5.json").string());
+  CHECK(with_h5 == with_npz);
+  CHECK(with_npz[0]["faces"].size() >= 2);  // Obama, Biden (and people behind them)
+
+  // --format must agree with --out; an HDF5 file without facekit's datasets is refused naming the file
+  CliRun clash = fk::test::run_cli(common + (d / "x.npz").string() + " --format h5");
+  CHECK(clash.code == 1);
+  CHECK_MESSAGE(has(clash.out, "embed: --format h5 but --out " + (d / "x.npz").string() + " does not end in .h5"),
+                clash.out);
+  {
+    fk::data::H5Writer w((d / "egcode.h5").string());
+    w.dataset("obama/embedding", fk::zeros({256}, fk::DType::Float64));
+    w.close();
+  }
+  CHECK_THROWS_WITH_AS(fk::models::load_gallery((d / "egcode.h5").string()),
+                       doctest::Contains(((d / "egcode.h5").string() + ": not a facekit gallery").c_str()), fk::Error);
+
+  // h5py, from the readers' venv, reads the same arrays
+  const std::string python = fk::test::readers_python();
+  if (python.empty()) {
+    FK_SKIP("the readers' venv (~/.cache/facekit/readers, scripts/install-deps.sh) is absent: h5py not run (facekit "
+            "read the .h5 back)");
+  }
+  CliRun py = fk::test::run_shell(python + " " + fk::test::fixture_path("check_h5_gallery.py") + " " +
+                                  (d / "g.h5").string() + " " + (d / "g.npz").string() + " 2>" +
+                                  (d / "stderr.txt").string());
+  REQUIRE_MESSAGE(py.code == 0, py.out, fk::data::read_file((d / "stderr.txt").string()));
+  const auto j = nlohmann::json::parse(py.out);
+  CHECK(j["embeddings_dtype"] == "float32");
+  CHECK(j["embeddings_shape"] == nlohmann::json::array({a.size(), 256}));
+  CHECK(j["embeddings_equal"] == true);
+  CHECK(j["labels_equal"] == true);
+  CHECK(j["paths_equal"] == true);
+  for (const auto& [key, same] : j["meta_equal"].items()) CHECK_MESSAGE(same == true, key);
+  CHECK(j["people"].size() == a.identities().size());
+  CHECK(j["person_mean_max_error"].get<double>() < 1e-6);
   fs::remove_all(d);
 }
 
