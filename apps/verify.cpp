@@ -2,7 +2,8 @@
 // [--flip none|concat|sum] [--crop T] [--folds 10] [--folds-mode stratified|contiguous] [--no-face skip|wrong]
 // [--json OUT] [--roc OUT.png]`: LFW-style face verification (models/evaluation/verification.h,
 // docs/reference/pipelines.md section 5).
-//  - --pairs: every distinct image of the pairs file is read, its subject's MTCNN face (--face:
+//  - --pairs (LFW pairs.txt, CSV, CALFW / CPLFW pairs, CFP's Split/FF|FP folder: verification.h's
+//    read_pairs): every distinct image of the pairs file is read, its subject's MTCNN face (--face:
 //    facenet's centred-largest rule by default, or the largest) cropped the way the architecture wants
 //    it and embedded, once; with --aligned the images are already aligned face crops (what `facekit
 //    align` writes) and are embedded as they are, without detection.
@@ -431,8 +432,10 @@ void add_verify_command(CLI::App& app) {
       "verify", "Face verification on a pairs file (LFW pairs.txt or CSV): 10-fold accuracy, AUC, TAR@FAR=1e-3");
   auto args = std::make_shared<VerifyArgs>();
   auto* pairs_opt = cmd->add_option("--pairs", args->pairs,
-                                    "Pairs file: LFW pairs.txt ('name i j' same, 'name1 i name2 j' different) or "
-                                    "CSV image1,image2,label (label yes/no, 1/0, true/false, same/different)");
+                                    "Pairs file: LFW pairs.txt ('name i j' same, 'name1 i name2 j' different), CSV "
+                                    "image1,image2,label (label yes/no, 1/0, true/false, same/different), CALFW / "
+                                    "CPLFW's pairs file ('<path> <label>', two lines per pair), or CFP's "
+                                    "Protocol/Split/FF or FP folder");
   auto* bin_opt = cmd->add_option(
       "--bin", args->bin,
       "Or an insightface verification set (lfw.bin, cfp_fp.bin, agedb_30.bin, calfw.bin, cplfw.bin: aligned "

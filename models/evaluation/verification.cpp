@@ -195,6 +195,98 @@ std::vector<VerificationPair> parse_csv_pairs(const std::string& text, const std
   return pairs;
 }
 
+std::vector<VerificationPair> parse_calfw_pairs(const std::string& text, const std::string& images_dir,
+                                                const std::string& source) {
+  std::vector<std::string> lines = split_lines(text);
+  struct Entry {
+    std::string path, label;
+    size_t line;
+  };
+  std::vector<Entry> entries;
+  for (size_t li = 0; li < lines.size(); ++li) {
+    if (is_blank(lines[li])) continue;
+    std::vector<std::string> f = split_whitespace(lines[li]);
+    FK_CHECK(f.size() == 2 && parse_count(f[1]) >= 0, where(source, li),
+             "expected '<image path> <label>' (CALFW / CPLFW pairs: two consecutive lines per pair), got '",
+             trim(lines[li]), "'");
+    entries.push_back({f[0], f[1], li});
+  }
+  FK_CHECK(entries.size() % 2 == 0, source, ": ", entries.size(),
+           " image lines, an odd count: CALFW / CPLFW pairs are two consecutive lines, the last is left without a partner");
+  std::vector<VerificationPair> pairs;
+  for (size_t k = 0; k + 1 < entries.size(); k += 2) {
+    VerificationPair p;
+    p.image1 = join_path(images_dir, entries[k].path);
+    p.image2 = join_path(images_dir, entries[k + 1].path);
+    p.same = parse_count(entries[k].label) != 0;  // the first line's label: 0 marks a different pair
+    p.line = int64_t(entries[k].line + 1);
+    pairs.push_back(std::move(p));
+  }
+  return pairs;
+}
+
+namespace {
+
+// CFP's Pair_list_F.txt / Pair_list_P.txt: "<index> <path>", paths relative to the Protocol folder.
+std::vector<std::string> read_cfp_list(const fs::path& file) {
+  const std::string source = file.string();
+  std::vector<std::string> lines = split_lines(data::read_file(source));
+  std::vector<std::string> paths;  // paths[index], index from 1
+  for (size_t li = 0; li < lines.size(); ++li) {
+    if (is_blank(lines[li])) continue;
+    std::vector<std::string> f = split_whitespace(lines[li]);
+    const int64_t index = f.size() == 2 ? parse_count(f[0]) : -1;
+    FK_CHECK(index >= 1 && index <= 1'000'000, where(source, li), "expected '<index> <image path>', got '",
+             trim(lines[li]), "'");
+    if (paths.size() <= size_t(index)) paths.resize(size_t(index) + 1);
+    paths[size_t(index)] = join_path(file.parent_path().string(), f[1]);
+  }
+  return paths;
+}
+
+}  // namespace
+
+std::vector<VerificationPair> read_cfp_pairs(const std::string& split_dir) {
+  fs::path split = fs::path(split_dir).lexically_normal();
+  if (split.filename().empty()) split = split.parent_path();  // a trailing slash
+  std::string kind = split.filename().string();
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+  FK_CHECK(kind == "FF" || kind == "FP", split_dir, ": expected CFP's Protocol/Split/FF or Protocol/Split/FP folder");
+  const fs::path protocol = split.parent_path().parent_path();
+  const std::vector<std::string> frontal = read_cfp_list(protocol / "Pair_list_F.txt");
+  const std::vector<std::string> second = kind == "FP" ? read_cfp_list(protocol / "Pair_list_P.txt") : frontal;
+  std::vector<fs::path> folds;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(split, ec))
+    if (e.is_directory()) folds.push_back(e.path());
+  FK_CHECK(!ec, split_dir, ": cannot list the folder: ", ec.message());
+  std::sort(folds.begin(), folds.end());  // 01 .. 10
+  std::vector<VerificationPair> pairs;
+  for (const fs::path& fold : folds)
+    for (const char* name : {"same.txt", "diff.txt"}) {
+      const std::string source = (fold / name).string();
+      std::vector<std::string> lines = split_lines(data::read_file(source));
+      for (size_t li = 0; li < lines.size(); ++li) {
+        if (is_blank(lines[li])) continue;
+        std::vector<std::string> f;
+        FK_CHECK(split_csv(lines[li], f) && f.size() == 2, where(source, li), "expected 'i,j', got '", trim(lines[li]),
+                 "'");
+        const int64_t i = parse_count(f[0]), j = parse_count(f[1]);
+        FK_CHECK(i >= 1 && size_t(i) < frontal.size() && !frontal[size_t(i)].empty(), where(source, li), "index ",
+                 f[0], " is not in Pair_list_F.txt");
+        FK_CHECK(j >= 1 && size_t(j) < second.size() && !second[size_t(j)].empty(), where(source, li), "index ",
+                 f[1], " is not in ", kind == "FP" ? "Pair_list_P.txt" : "Pair_list_F.txt");
+        VerificationPair p;
+        p.image1 = frontal[size_t(i)], p.image2 = second[size_t(j)];
+        p.same = std::string(name) == "same.txt";
+        p.line = int64_t(li + 1);
+        pairs.push_back(std::move(p));
+      }
+    }
+  FK_CHECK(!pairs.empty(), split_dir, ": no pairs found (expected sub-folders 01..10 with same.txt and diff.txt)");
+  return pairs;
+}
+
 std::vector<VerificationPair> read_pairs(const std::string& path, const std::string& images_dir) {
   std::string dir = images_dir;
   if (dir.empty()) {
@@ -202,10 +294,27 @@ std::vector<VerificationPair> read_pairs(const std::string& path, const std::str
     if (dir.empty()) dir = ".";
   }
   std::error_code ec;
-  FK_CHECK(!fs::is_directory(path, ec), path, ": is a folder, expected a pairs file (pairs.txt or .csv)");
+  if (fs::is_directory(path, ec)) {
+    std::string name = fs::path(path).lexically_normal().filename().string();
+    if (name.empty()) name = fs::path(path).lexically_normal().parent_path().filename().string();
+    FK_CHECK(lower(name) == "ff" || lower(name) == "fp", path,
+             ": is a folder, expected a pairs file (pairs.txt, CALFW / CPLFW pairs, or .csv) or CFP's "
+             "Protocol/Split/FF or FP folder");
+    return read_cfp_pairs(path);
+  }
   std::string text = data::read_file(path);
   bool csv = lower(fs::path(path).extension().string()) == ".csv";
-  std::vector<VerificationPair> pairs = csv ? parse_csv_pairs(text, dir, path) : parse_lfw_pairs(text, dir, path);
+  // CALFW / CPLFW: lines of '<path> <label>' (a path where LFW's first line has two counts)
+  bool calfw = false;
+  for (const std::string& line : split_lines(text)) {
+    if (is_blank(line)) continue;
+    std::vector<std::string> f = split_whitespace(line);
+    calfw = f.size() == 2 && parse_count(f[0]) < 0 && parse_count(f[1]) >= 0;
+    break;
+  }
+  std::vector<VerificationPair> pairs = csv     ? parse_csv_pairs(text, dir, path)
+                                        : calfw ? parse_calfw_pairs(text, dir, path)
+                                                : parse_lfw_pairs(text, dir, path);
   FK_CHECK(!pairs.empty(), path, ": no pairs found");
   return pairs;
 }

@@ -1,8 +1,8 @@
 // Face verification, LFW style (docs/reference/pipelines.md section 5): the pairs files and the
 // 10-fold evaluation of "same person?" decisions made by thresholding a similarity score.
 //  - Pairs files: LFW's pairs.txt (`name i j` = same person, `name1 i name2 j` = different; images
-//    <images>/<name>/<name>_%04d.jpg, .png when no .jpg) and CSV (`img1,img2,label`, deepface's
-//    master.csv `file_x,file_y,Decision`).
+//    <images>/<name>/<name>_%04d.jpg, .png when no .jpg), CSV (`img1,img2,label`, deepface's
+//    master.csv `file_x,file_y,Decision`), CALFW / CPLFW's pairs files and CFP's protocol folders.
 //  - evaluate_verification: Sandberg's facenet calculate_roc / calculate_val, as egcode, facenet-pytorch
 //    and insightface run it. Scores are cosine similarities of L2-normalised embeddings; the protocol
 //    works on the squared L2 distance of unit vectors, d = |a - b|^2 = 2 - 2 cos, with thresholds
@@ -64,9 +64,25 @@ std::vector<VerificationPair> parse_lfw_pairs(const std::string& text, const std
 std::vector<VerificationPair> parse_csv_pairs(const std::string& text, const std::string& images_dir,
                                               const std::string& source);
 
-// Reads `path` and parses it as CSV when its name ends in .csv (any case), else as LFW pairs.txt.
-// images_dir "" means the folder holding the pairs file. Throws when the file cannot be read or holds
-// no pair.
+// CALFW's pairs_CALFW.txt / CPLFW's pairs_CPLFW.txt: consecutive lines form a pair, each
+// '<relative path> <label>'; the pair is "same" iff the first line's label is not 0 (egcode's reader).
+// Paths are joined to images_dir (absolute ones kept). Errors: "<source>:<line>: <problem>", an odd
+// number of lines.
+std::vector<VerificationPair> parse_calfw_pairs(const std::string& text, const std::string& images_dir,
+                                                const std::string& source);
+
+// CFP (frontal-frontal or frontal-profile): `split_dir` is Protocol/Split/FF or Protocol/Split/FP;
+// Protocol/Pair_list_F.txt and Pair_list_P.txt hold '<index> <path>' (paths relative to Protocol/),
+// and each sub-folder of the split (01 .. 10, in name order) same.txt and diff.txt with 'i,j' per line
+// (i in the F list; j in the F list for FF, the P list for FP). The pairs come split by split, each
+// split's same pairs then its different ones, so the 10 contiguous folds, and the stratified ones, are
+// CFP's official splits (egcode walked them in os.walk's order instead).
+std::vector<VerificationPair> read_cfp_pairs(const std::string& split_dir);
+
+// Reads `path`: CFP's Split/FF or Split/FP folder (read_cfp_pairs); a file whose name ends in .csv
+// (any case) as CSV; a file whose first line is '<path> <label>' as CALFW / CPLFW pairs; else as LFW
+// pairs.txt. images_dir "" means the folder holding the pairs file. Throws when the file cannot be
+// read or holds no pair.
 std::vector<VerificationPair> read_pairs(const std::string& path, const std::string& images_dir = "");
 
 // ---- the 10-fold evaluation --------------------------------------------------------------------

@@ -334,6 +334,63 @@ TEST_CASE("verify: images without a face are skipped or counted wrong") {
   fs::remove_all(d);
 }
 
+TEST_CASE("verify: CFP's protocol folder gives its splits as the folds, and the scores of the same pairs as pairs.txt") {
+  if (!have_data()) {
+    FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
+  }
+  // 20 lfw_dev pairs laid out as CFP's Protocol: split k holds same pair k and different pair k
+  std::ifstream in(kLfw / "dev_pairs.txt");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() >= 281);
+  fs::path d = scratch("verify_cfp");
+  const fs::path protocol = d / "Protocol";
+  fs::create_directories(protocol);
+  std::ofstream list(protocol / "Pair_list_F.txt"), pairs(d / "pairs.txt");
+  pairs << "1\t20\n";
+  int64_t index = 0;
+  auto add = [&](const std::string& name, const std::string& i) {
+    char file[256];
+    std::snprintf(file, sizeof file, "%s/%s_%04d.jpg", name.c_str(), name.c_str(), std::stoi(i));
+    list << ++index << " " << (kLfw / file).string() << "\n";
+    return index;
+  };
+  for (int k = 0; k < 10; ++k) {
+    char fold[8];
+    std::snprintf(fold, sizeof fold, "%02d", k + 1);
+    fs::create_directories(protocol / "Split" / "FF" / fold);
+    for (const std::string& line : {lines[size_t(1 + 14 * k)], lines[size_t(141 + 14 * k)]}) {
+      std::istringstream f(line);
+      std::vector<std::string> w{std::istream_iterator<std::string>(f), {}};
+      const bool same = w.size() == 3;
+      const int64_t a = add(w[0], w[1]), b = same ? add(w[0], w[2]) : add(w[2], w[3]);
+      std::ofstream(protocol / "Split" / "FF" / fold / (same ? "same.txt" : "diff.txt")) << a << "," << b << "\n";
+      pairs << line << "\n";
+    }
+  }
+  list.close(), pairs.close();
+  Run c = verify("--pairs " + (protocol / "Split" / "FF").string() + kModel + " --json " + (d / "cfp.json").string(),
+                 "CFP layout, 20 pairs");
+  REQUIRE_MESSAGE(c.code == 0, c.out);
+  Run p = verify("--pairs " + (d / "pairs.txt").string() + " --images " + kLfw.string() + kModel + " --json " +
+                     (d / "lfw.json").string(),
+                 "pairs.txt, the same 20 pairs");
+  REQUIRE_MESSAGE(p.code == 0, p.out);
+  auto jc = read_json(d / "cfp.json"), jp = read_json(d / "lfw.json");
+  check_json_shape(jc, 20, 10);
+  for (const auto& f : jc["per_fold"]) {  // the official splits: one same and one different pair each
+    CHECK(f["same"] == 1);
+    CHECK(f["different"] == 1);
+  }
+  // split by split (same, then different), as pairs.txt was written: the same images, the same scores
+  for (size_t k = 0; k < 20; ++k) {
+    CHECK(jc["pairs"][k]["score"] == jp["pairs"][k]["score"]);
+    CHECK(jc["pairs"][k]["same"] == (k % 2 == 0));
+    CHECK(jc["pairs"][k]["fold"] == k / 2);
+  }
+  fs::remove_all(d);
+}
+
 #ifdef FK_SANITIZED
 TEST_CASE("verify: lfw_dev sample of 20 pairs (sanitizer build)") {
   if (!have_data()) {

@@ -3,7 +3,8 @@
 // holding one kind of pair, a real FAR interpolation and an unreachable FAR), in both fold modes
 // (stratified, contiguous), the two modes giving identical results on a file laid out like the official
 // LFW pairs.txt, the fold assignment itself, a hand-worked 4-pair example, the guards (infinite and NaN scores, too few pairs), the exact ROC, and the pairs files
-// (LFW pairs.txt with the .png fallback, CSV variants, malformed lines named with their line number).
+// (LFW pairs.txt with the .png fallback, CSV variants, CALFW / CPLFW pairs, CFP's protocol folders,
+// malformed lines named with their line number).
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -361,6 +362,77 @@ TEST_CASE("verification: LFW pairs.txt with header, tabs and the png fallback") 
                        doctest::Contains("pairs.txt:2: image numbers must be positive integers, got 'x' and '2'"), Error);
   CHECK_THROWS_WITH_AS(parse_lfw_pairs("Bo 1 Ann 0\n", d.string(), "pairs.txt"),
                        doctest::Contains("pairs.txt:1: image numbers"), Error);
+  fs::remove_all(d);
+}
+
+TEST_CASE("verification: CALFW / CPLFW pairs, two lines per pair, and read_pairs telling them from LFW's") {
+  auto pairs = parse_calfw_pairs("Abel_Pacheco_0001.jpg 1115\nAbel_Pacheco_0004.jpg 1115\n\n"
+                                 "Ann_0001.jpg 0\nBo_0002.jpg 0\n/abs/x.jpg 7\ny.jpg 7\n",
+                                 "/data/calfw", "pairs_CALFW.txt");
+  REQUIRE(pairs.size() == 3);
+  CHECK(pairs[0].same);
+  CHECK(pairs[0].image1 == "/data/calfw/Abel_Pacheco_0001.jpg");
+  CHECK(pairs[0].image2 == "/data/calfw/Abel_Pacheco_0004.jpg");
+  CHECK(pairs[0].line == 1);
+  CHECK_FALSE(pairs[1].same);  // label 0: a different pair
+  CHECK(pairs[1].line == 4);
+  CHECK(pairs[2].image1 == "/abs/x.jpg");
+  CHECK(pairs[2].same);
+  CHECK_THROWS_WITH_AS(parse_calfw_pairs("a.jpg 1\nb.jpg 1\nc.jpg 0\n", "d", "pairs_CPLFW.txt"),
+                       doctest::Contains("pairs_CPLFW.txt: 3 image lines, an odd count"), Error);
+  CHECK_THROWS_WITH_AS(parse_calfw_pairs("a.jpg 1\nb.jpg x\n", "d", "pairs_CPLFW.txt"),
+                       doctest::Contains("pairs_CPLFW.txt:2: expected '<image path> <label>'"), Error);
+  // read_pairs: a first line '<path> <label>' is CALFW's; LFW's header of two counts is not
+  fs::path d = scratch("calfw_pairs");
+  std::ofstream(d / "pairs_CALFW.txt") << "a_0001.jpg 3\na_0002.jpg 3\n";
+  auto read = read_pairs((d / "pairs_CALFW.txt").string(), "/images");
+  REQUIRE(read.size() == 1);
+  CHECK(read[0].image2 == "/images/a_0002.jpg");
+  std::ofstream(d / "pairs.txt") << "1 1\nBo 1 2\n";
+  CHECK(read_pairs((d / "pairs.txt").string(), "/images")[0].image1 == "/images/Bo/Bo_0001.jpg");
+  fs::remove_all(d);
+}
+
+TEST_CASE("verification: CFP's protocol folders, split by split, same pairs then different") {
+  fs::path d = scratch("cfp");
+  const fs::path protocol = d / "cfp-dataset" / "Protocol";
+  fs::create_directories(protocol);
+  std::ofstream(protocol / "Pair_list_F.txt") << "1 ../Data/Images/001/frontal/01.jpg\n2 ../Data/Images/001/frontal/02.jpg\n"
+                                                 "3 ../Data/Images/002/frontal/01.jpg\n";
+  std::ofstream(protocol / "Pair_list_P.txt") << "1 ../Data/Images/001/profile/01.jpg\n2 ../Data/Images/002/profile/01.jpg\n";
+  for (const char* fold : {"02", "01"}) {  // listed out of order: read in name order
+    fs::create_directories(protocol / "Split" / "FP" / fold);
+    fs::create_directories(protocol / "Split" / "FF" / fold);
+    std::ofstream(protocol / "Split" / "FP" / fold / "same.txt") << (fold[1] == '1' ? "1,1\n2,1\n" : "3,2\n");
+    std::ofstream(protocol / "Split" / "FP" / fold / "diff.txt") << (fold[1] == '1' ? "1,2\n" : "3,1\n");
+    std::ofstream(protocol / "Split" / "FF" / fold / "same.txt") << "1,2\n";
+    std::ofstream(protocol / "Split" / "FF" / fold / "diff.txt") << "2,3\n";
+  }
+  const std::string data = (protocol / ".." / "Data" / "Images").string();
+  auto fp = read_pairs((protocol / "Split" / "FP").string());
+  REQUIRE(fp.size() == 5);
+  CHECK(fp[0].same);
+  CHECK(fp[0].image1 == (protocol / "../Data/Images/001/frontal/01.jpg").string());
+  CHECK(fp[0].image2 == (protocol / "../Data/Images/001/profile/01.jpg").string());
+  CHECK(fp[1].same);
+  CHECK(fp[1].image1 == (protocol / "../Data/Images/001/frontal/02.jpg").string());
+  CHECK_FALSE(fp[2].same);  // split 01's diff.txt
+  CHECK(fp[2].image2 == (protocol / "../Data/Images/002/profile/01.jpg").string());
+  CHECK(fp[3].same);        // then split 02
+  CHECK(fp[3].image1 == (protocol / "../Data/Images/002/frontal/01.jpg").string());
+  CHECK_FALSE(fp[4].same);
+  auto ff = read_pairs((protocol / "Split" / "FF").string() + "/");  // a trailing slash too
+  REQUIRE(ff.size() == 4);
+  CHECK(ff[0].image2 == (protocol / "../Data/Images/001/frontal/02.jpg").string());  // j in the F list
+  CHECK_FALSE(ff[1].same);
+  // one-line errors: an index not in the list, a bad line, a folder that is not a split
+  std::ofstream(protocol / "Split" / "FP" / "02" / "diff.txt") << "3,9\n";
+  CHECK_THROWS_WITH_AS(read_pairs((protocol / "Split" / "FP").string()),
+                       doctest::Contains("diff.txt:1: index 9 is not in Pair_list_P.txt"), Error);
+  std::ofstream(protocol / "Split" / "FP" / "02" / "diff.txt") << "3 1\n";
+  CHECK_THROWS_WITH_AS(read_pairs((protocol / "Split" / "FP").string()),
+                       doctest::Contains("diff.txt:1: expected 'i,j', got '3 1'"), Error);
+  CHECK_THROWS_WITH_AS(read_pairs(protocol.string()), doctest::Contains("is a folder, expected a pairs file"), Error);
   fs::remove_all(d);
 }
 
