@@ -131,7 +131,8 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--val", c.val, "Validation folder with the same identities: top-1 accuracy each epoch");
-  cmd->add_option("--val-pairs", c.val_pairs, "Or a pairs file (LFW pairs.txt or CSV): 10-fold verification accuracy");
+  cmd->add_option("--val-pairs", c.val_pairs, "Or a pairs file (LFW pairs.txt, CSV, CALFW / CPLFW pairs, or CFP's Protocol/Split/FF|FP folder): 10-fold "
+                  "verification accuracy");
   cmd->add_option("--val-images", c.val_images, "Images folder of --val-pairs (default: the pairs file's folder)");
   cmd->add_option("--val-bin", c.val_bins,
                   "insightface verification sets (lfw.bin,cfp_fp.bin,agedb_30.bin,...; comma-separated): each one's "
