@@ -28,6 +28,25 @@ std::vector<std::pair<const char*, std::string GalleryMeta::*>> meta_fields() {
           {"flip", &GalleryMeta::flip}};
 }
 
+// Per identity of `names` (sorted, every label among them), the sum of its rows of the float32 (N, D)
+// `embeddings`, in double and in row order, and its number of rows.
+struct IdentitySums {
+  std::vector<double> sum;  // (K, D)
+  std::vector<int64_t> count;
+};
+IdentitySums identity_sums(const Tensor& embeddings, const std::vector<std::string>& labels,
+                           const std::vector<std::string>& names) {
+  const int64_t D = embeddings.size(1), K = int64_t(names.size());
+  const std::vector<float> e = embeddings.to_vector<float>();  // (N, D)
+  IdentitySums s{std::vector<double>(size_t(K * D), 0.0), std::vector<int64_t>(size_t(K), 0)};
+  for (size_t r = 0; r < labels.size(); ++r) {
+    const int64_t k = std::lower_bound(names.begin(), names.end(), labels[r]) - names.begin();
+    for (int64_t d = 0; d < D; ++d) s.sum[size_t(k * D + d)] += e[r * size_t(D) + size_t(d)];
+    ++s.count[size_t(k)];
+  }
+  return s;
+}
+
 // The checks both formats share once the members are read.
 void check_loaded(const Gallery& g, const std::string& path, bool allow_nonfinite) {
   FK_CHECK(g.embeddings.dtype() == DType::Float32 && g.embeddings.dim() == 2, path,
@@ -55,19 +74,15 @@ void save_gallery_h5(const std::string& path, const Gallery& g) {
   // egcode's layout beside them: a group per identity holding `embedding`, the mean of its
   // (normalised) embeddings, float64, not normalised again
   const int64_t D = e.size(1);
-  for (const std::string& id : g.identities()) {
+  const std::vector<std::string> names = g.identities();
+  const IdentitySums s = identity_sums(e, g.labels, names);  // one pass over the rows
+  for (size_t k = 0; k < names.size(); ++k) {
     for (const char* m : kH5Members)
-      FK_CHECK(id != m, path, ": an identity named '", id, "' would clash with the '", m,
+      FK_CHECK(names[k] != m, path, ": an identity named '", names[k], "' would clash with the '", m,
                "' dataset of the .h5 layout; rename its folder or write an .npz gallery");
-    Tensor mean = zeros({D}, DType::Float64);
-    int64_t n = 0;
-    for (int64_t r = 0; r < g.size(); ++r) {
-      if (g.labels[size_t(r)] != id) continue;
-      for (int64_t k = 0; k < D; ++k) mean.data<double>()[k] += double(e.data<float>()[r * D + k]);
-      ++n;
-    }
-    for (int64_t k = 0; k < D; ++k) mean.data<double>()[k] /= double(n);
-    w.dataset(id + "/embedding", mean);
+    Tensor mean = empty({D}, DType::Float64);
+    for (int64_t d = 0; d < D; ++d) mean.data<double>()[d] = s.sum[k * size_t(D) + size_t(d)] / double(s.count[k]);
+    w.dataset(names[k] + "/embedding", mean);
   }
   w.close();
 }
@@ -152,18 +167,13 @@ namespace {
 // c_k = the mean of identity k's rows, normalised (its length does not matter, only its direction).
 Tensor centroids(const Gallery& g, const std::vector<std::string>& names) {
   const int64_t D = g.embeddings.size(1), K = int64_t(names.size());
-  std::vector<float> e = g.embeddings.to_vector<float>();  // (N, D)
-  std::vector<double> sum(size_t(K * D), 0.0);
-  for (int64_t r = 0; r < g.size(); ++r) {
-    int64_t k = std::lower_bound(names.begin(), names.end(), g.labels[size_t(r)]) - names.begin();
-    for (int64_t d = 0; d < D; ++d) sum[size_t(k * D + d)] += e[size_t(r * D + d)];
-  }
+  const IdentitySums s = identity_sums(g.embeddings, g.labels, names);
   std::vector<float> c(size_t(K * D));
   for (int64_t k = 0; k < K; ++k) {
     double n2 = 0;
-    for (int64_t d = 0; d < D; ++d) n2 += sum[size_t(k * D + d)] * sum[size_t(k * D + d)];
+    for (int64_t d = 0; d < D; ++d) n2 += s.sum[size_t(k * D + d)] * s.sum[size_t(k * D + d)];
     double inv = n2 > 0 ? 1.0 / std::sqrt(n2) : 0.0;
-    for (int64_t d = 0; d < D; ++d) c[size_t(k * D + d)] = float(sum[size_t(k * D + d)] * inv);
+    for (int64_t d = 0; d < D; ++d) c[size_t(k * D + d)] = float(s.sum[size_t(k * D + d)] * inv);
   }
   return from_buffer(c.data(), {K, D}, DType::Float32);
 }

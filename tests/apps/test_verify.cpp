@@ -41,6 +41,35 @@ bool have_data() {
 
 using fk::test::scratch;
 
+// lfw_dev's dev_pairs.txt line by line: line 0 is its header ("1 140"), 1..140 the same pairs, 141..280
+// the different ones.
+std::vector<std::string> dev_pairs_lines() {
+  std::ifstream in(kLfw / "dev_pairs.txt");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() >= 281);
+  return lines;
+}
+
+// The two images of a pairs.txt line ('name i j' or 'name1 i name2 j') as <name>/<name>_%04d.jpg, and
+// whether the pair is a same pair.
+struct LinePair {
+  std::string file1, file2;
+  bool same = false;
+};
+LinePair line_pair(const std::string& line) {
+  std::istringstream f(line);
+  std::vector<std::string> w{std::istream_iterator<std::string>(f), {}};
+  REQUIRE_MESSAGE((w.size() == 3 || w.size() == 4), line);
+  auto file = [](const std::string& name, const std::string& i) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s/%s_%04d.jpg", name.c_str(), name.c_str(), std::stoi(i));
+    return std::string(buf);
+  };
+  const bool same = w.size() == 3;
+  return {file(w[0], w[1]), same ? file(w[0], w[2]) : file(w[2], w[3]), same};
+}
+
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream f(p);
   return nlohmann::json::parse(f);
@@ -192,26 +221,17 @@ TEST_CASE("verify: --bin on lfw_dev crops equals --pairs --aligned on the same c
 #endif
   // every `every`-th pair of dev_pairs.txt, and their images copied alone, so align runs on those only
   fs::path d = scratch("verify_bin");
-  std::ifstream in(kLfw / "dev_pairs.txt");
-  std::string header, line;
-  std::getline(in, header);
+  const std::vector<std::string> lines = dev_pairs_lines();
   {
     std::ofstream out(d / "pairs.txt");
-    out << header << "\n";
-    for (size_t k = 0; std::getline(in, line); ++k) {
-      if (k % every != 0) continue;
-      out << line << "\n";
-      std::istringstream f(line);
-      std::vector<std::string> w{std::istream_iterator<std::string>(f), {}};
-      REQUIRE(w.size() >= 3);
-      const std::vector<std::pair<std::string, std::string>> images =
-          w.size() == 3 ? std::vector<std::pair<std::string, std::string>>{{w[0], w[1]}, {w[0], w[2]}}
-                        : std::vector<std::pair<std::string, std::string>>{{w[0], w[1]}, {w[2], w[3]}};
-      for (const auto& [name, i] : images) {
-        char file[256];
-        std::snprintf(file, sizeof file, "%s_%04d.jpg", name.c_str(), std::stoi(i));
-        fs::create_directories(d / "in" / name);
-        fs::copy_file(kLfw / name / file, d / "in" / name / file, fs::copy_options::skip_existing);
+    out << lines[0] << "\n";
+    for (size_t k = 0; k + 1 < lines.size(); ++k) {
+      if (k % every != 0 || lines[k + 1].empty()) continue;
+      out << lines[k + 1] << "\n";
+      const LinePair p = line_pair(lines[k + 1]);
+      for (const std::string& file : {p.file1, p.file2}) {
+        fs::create_directories((d / "in" / file).parent_path());
+        fs::copy_file(kLfw / file, d / "in" / file, fs::copy_options::skip_existing);
       }
     }
   }
@@ -339,19 +359,14 @@ TEST_CASE("verify: CFP's protocol folder gives its splits as the folds, and the 
     FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
   }
   // 20 lfw_dev pairs laid out as CFP's Protocol: split k holds same pair k and different pair k
-  std::ifstream in(kLfw / "dev_pairs.txt");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  REQUIRE(lines.size() >= 281);
+  const std::vector<std::string> lines = dev_pairs_lines();
   fs::path d = scratch("verify_cfp");
   const fs::path protocol = d / "Protocol";
   fs::create_directories(protocol);
   std::ofstream list(protocol / "Pair_list_F.txt"), pairs(d / "pairs.txt");
   pairs << "1\t20\n";
   int64_t index = 0;
-  auto add = [&](const std::string& name, const std::string& i) {
-    char file[256];
-    std::snprintf(file, sizeof file, "%s/%s_%04d.jpg", name.c_str(), name.c_str(), std::stoi(i));
+  auto add = [&](const std::string& file) {
     list << ++index << " " << (kLfw / file).string() << "\n";
     return index;
   };
@@ -360,11 +375,9 @@ TEST_CASE("verify: CFP's protocol folder gives its splits as the folds, and the 
     std::snprintf(fold, sizeof fold, "%02d", k + 1);
     fs::create_directories(protocol / "Split" / "FF" / fold);
     for (const std::string& line : {lines[size_t(1 + 14 * k)], lines[size_t(141 + 14 * k)]}) {
-      std::istringstream f(line);
-      std::vector<std::string> w{std::istream_iterator<std::string>(f), {}};
-      const bool same = w.size() == 3;
-      const int64_t a = add(w[0], w[1]), b = same ? add(w[0], w[2]) : add(w[2], w[3]);
-      std::ofstream(protocol / "Split" / "FF" / fold / (same ? "same.txt" : "diff.txt")) << a << "," << b << "\n";
+      const LinePair p = line_pair(line);
+      const int64_t a = add(p.file1), b = add(p.file2);
+      std::ofstream(protocol / "Split" / "FF" / fold / (p.same ? "same.txt" : "diff.txt")) << a << "," << b << "\n";
       pairs << line << "\n";
     }
   }
@@ -397,10 +410,7 @@ TEST_CASE("verify: lfw_dev sample of 20 pairs (sanitizer build)") {
     FK_SKIP("../shared/data (lfw_dev, deepface, mtcnn, mobilefacenet_casia) is absent");
   }
   // the first 10 same and the first 10 different pairs of dev_pairs.txt
-  std::ifstream in(kLfw / "dev_pairs.txt");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  REQUIRE(lines.size() >= 281);
+  const std::vector<std::string> lines = dev_pairs_lines();
   fs::path d = scratch("verify_lfw_sample");
   {
     std::ofstream out(d / "pairs.txt");
